@@ -1,0 +1,33 @@
+//! SeaORM entities of Refund Desk (data only).
+
+pub mod activation;
+pub mod audit_log;
+pub mod chargeback;
+pub mod claim_event;
+pub mod claim_evidence;
+pub mod customer;
+pub mod customer_contact;
+pub mod idempotency_key;
+pub mod login_attempt;
+pub mod order;
+pub mod payout;
+pub mod policy_version;
+pub mod refund_claim;
+pub mod staff;
+
+pub mod prelude {
+    pub use super::activation::Entity as Activation;
+    pub use super::audit_log::Entity as AuditLog;
+    pub use super::chargeback::Entity as Chargeback;
+    pub use super::claim_event::Entity as ClaimEvent;
+    pub use super::claim_evidence::Entity as ClaimEvidence;
+    pub use super::customer::Entity as Customer;
+    pub use super::customer_contact::Entity as CustomerContact;
+    pub use super::idempotency_key::Entity as IdempotencyKey;
+    pub use super::login_attempt::Entity as LoginAttempt;
+    pub use super::order::Entity as Order;
+    pub use super::payout::Entity as Payout;
+    pub use super::policy_version::Entity as PolicyVersion;
+    pub use super::refund_claim::Entity as RefundClaim;
+    pub use super::staff::Entity as Staff;
+}

@@ -1,0 +1,27 @@
+pub use sea_orm_migration::prelude::*;
+
+mod columns;
+mod m20261127_000001_create_staff;
+mod m20261127_000002_create_customers_and_orders;
+mod m20261127_000003_create_policy_versions;
+mod m20261127_000004_create_refund_claims_evidence_and_events;
+mod m20261127_000005_create_payouts_and_chargebacks;
+mod m20261127_000006_create_audit_log_idempotency_keys_and_login_attempts;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261127_000001_create_staff::Migration),
+            Box::new(m20261127_000002_create_customers_and_orders::Migration),
+            Box::new(m20261127_000003_create_policy_versions::Migration),
+            Box::new(m20261127_000004_create_refund_claims_evidence_and_events::Migration),
+            Box::new(m20261127_000005_create_payouts_and_chargebacks::Migration),
+            Box::new(
+                m20261127_000006_create_audit_log_idempotency_keys_and_login_attempts::Migration,
+            ),
+        ]
+    }
+}
