@@ -1,0 +1,112 @@
+//! The `refund-desk` command line.
+
+use clap::{Parser, Subcommand};
+use migration::{Migrator, MigratorTrait};
+
+use crate::config::{ConfigArgs, Environment};
+use crate::domain::Role;
+use crate::service::{self, RequestContext};
+use crate::startup::{Application, StartupError};
+use crate::telemetry;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "refund-desk",
+    version,
+    about = "Refund Desk: the refund back office API"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apply pending migrations and serve HTTP (the default).
+    Serve {
+        /// Also create one demo staff account per role and print their logins.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Apply pending migrations and exit.
+    Migrate,
+    /// Create a staff account.
+    CreateStaff {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// Prefer STAFF_PASSWORD in the environment: arguments show up in `ps`.
+        #[arg(long, env = "STAFF_PASSWORD", hide_env_values = true)]
+        password: String,
+        #[arg(long = "role", required = true, value_parser = parse_role)]
+        roles: Vec<Role>,
+    },
+    /// Print the GraphQL schema (SDL) to standard output.
+    ExportSchema,
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    s.parse::<Role>().map_err(|e| e.to_string())
+}
+
+/// Runs the chosen subcommand.
+pub async fn run(cli: Cli) -> Result<(), StartupError> {
+    let command = cli.command.unwrap_or(Command::Serve { demo: false });
+    // The SDL needs neither configuration nor a database.
+    if let Command::ExportSchema = command {
+        print!("{}", crate::graphql::sdl());
+        return Ok(());
+    }
+    let settings = cli.config.into_settings()?;
+    telemetry::init(settings.log_format);
+    match command {
+        Command::Serve { demo } => {
+            if demo && settings.environment == Environment::Production {
+                return Err("--demo is refused when REFUND_DESK_ENV=production".into());
+            }
+            let bind = settings.bind.clone();
+            let app = Application::build(settings).await?;
+            if demo {
+                let logins = service::demo::ensure_demo_staff(app.db())
+                    .await
+                    .map_err(|e| e.message())?;
+                println!(
+                    "Demo staff accounts (password for all: {}):",
+                    service::demo::DEMO_PASSWORD
+                );
+                for (role, email) in logins {
+                    println!("  {role:<15} {email}");
+                }
+            }
+            let host = bind.rsplit_once(':').map(|(h, _)| h).unwrap_or("127.0.0.1");
+            println!("Playground: http://{host}:{}/graphql", app.port());
+            tracing::info!(port = app.port(), "serving");
+            app.run_until_stopped().await?;
+        }
+        Command::Migrate => {
+            let db = service::db::connect(&settings.database_url, 1).await?;
+            Migrator::up(&db, None).await?;
+            println!("migrations applied");
+        }
+        Command::CreateStaff {
+            email,
+            name,
+            password,
+            roles,
+        } => {
+            let db = service::db::connect(&settings.database_url, 1).await?;
+            Migrator::up(&db, None).await?;
+            let new = service::staff::NewStaff::parse(&email, &name, &password, &roles)
+                .map_err(|e| e.message())?;
+            let created = service::staff::create(&db, &RequestContext::system(), new)
+                .await
+                .map_err(|e| e.message())?;
+            println!("created staff {} ({})", created.email, created.id);
+        }
+        Command::ExportSchema => unreachable!("handled above"),
+    }
+    Ok(())
+}

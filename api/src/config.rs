@@ -1,0 +1,233 @@
+//! Typed settings, read once at start from the environment (and `.env`).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rand::RngCore;
+use secrecy::{ExposeSecret, SecretString};
+
+/// The embedded default database: a SQLite file in `data/`.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/refund-desk.sqlite?mode=rwc";
+/// HS256 keys shorter than this are refused (RFC 7518 §3.2).
+pub const MIN_SECRET_BYTES: usize = 32;
+
+/// Everything the server needs to run.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub database_url: String,
+    pub bind: String,
+    pub jwt: JwtSettings,
+    pub log_format: LogFormat,
+    pub environment: Environment,
+    pub db_max_connections: u32,
+}
+
+#[derive(Clone, Debug)]
+pub struct JwtSettings {
+    pub secret: SecretString,
+    pub issuer: String,
+    pub audience: String,
+    pub ttl: Duration,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+/// The raw configuration as given on the command line or in the environment.
+#[derive(Clone, Debug, clap::Args)]
+pub struct ConfigArgs {
+    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true)]
+    pub database_url: String,
+    #[arg(long, env = "BIND", default_value = "127.0.0.1:8080", global = true)]
+    pub bind: String,
+    #[arg(long, env = "JWT_SECRET", hide_env_values = true, global = true)]
+    pub jwt_secret: Option<String>,
+    #[arg(long, env = "JWT_ISSUER", default_value = "refund-desk", global = true)]
+    pub jwt_issuer: String,
+    #[arg(
+        long,
+        env = "JWT_AUDIENCE",
+        default_value = "refund-desk-api",
+        global = true
+    )]
+    pub jwt_audience: String,
+    #[arg(long, env = "TOKEN_TTL_MINUTES", default_value_t = 60, global = true)]
+    pub token_ttl_minutes: u64,
+    #[arg(
+        long,
+        env = "LOG_FORMAT",
+        value_enum,
+        default_value = "pretty",
+        global = true
+    )]
+    pub log_format: LogFormat,
+    #[arg(
+        long,
+        env = "REFUND_DESK_ENV",
+        value_enum,
+        default_value = "development",
+        global = true
+    )]
+    pub environment: Environment,
+    #[arg(long, env = "DB_MAX_CONNECTIONS", default_value_t = 10, global = true)]
+    pub db_max_connections: u32,
+}
+
+/// A configuration the server refuses to start with.
+#[derive(Debug)]
+pub struct ConfigError(pub String);
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl ConfigArgs {
+    /// Validates the raw values. With the SQLite default and no `JWT_SECRET`, a
+    /// random secret is generated once and kept in the data folder, so a fresh
+    /// checkout runs without any built-in (and therefore public) key.
+    pub fn into_settings(self) -> Result<Settings, ConfigError> {
+        let secret = match self.jwt_secret {
+            Some(s) => s,
+            None if self.database_url == DEFAULT_DATABASE_URL => {
+                load_or_create_secret(&data_dir().join("jwt-secret"))?
+            }
+            None => {
+                return Err(ConfigError(
+                    "JWT_SECRET must be set (at least 32 bytes) when DATABASE_URL is not the SQLite default"
+                        .into(),
+                ))
+            }
+        };
+        if secret.len() < MIN_SECRET_BYTES {
+            return Err(ConfigError(format!(
+                "JWT_SECRET is too short: at least {MIN_SECRET_BYTES} bytes are required"
+            )));
+        }
+        if self.token_ttl_minutes == 0 {
+            return Err(ConfigError("TOKEN_TTL_MINUTES must be at least 1".into()));
+        }
+        if self.db_max_connections == 0 {
+            return Err(ConfigError("DB_MAX_CONNECTIONS must be at least 1".into()));
+        }
+        if self.database_url.starts_with("sqlite:") {
+            ensure_sqlite_parent_dir(&self.database_url)?;
+        }
+        Ok(Settings {
+            database_url: self.database_url,
+            bind: self.bind,
+            jwt: JwtSettings {
+                secret: SecretString::from(secret),
+                issuer: self.jwt_issuer,
+                audience: self.jwt_audience,
+                ttl: Duration::from_secs(self.token_ttl_minutes * 60),
+            },
+            log_format: self.log_format,
+            environment: self.environment,
+            db_max_connections: self.db_max_connections,
+        })
+    }
+}
+
+impl JwtSettings {
+    pub fn secret_bytes(&self) -> &[u8] {
+        self.secret.expose_secret().as_bytes()
+    }
+}
+
+fn data_dir() -> PathBuf {
+    PathBuf::from("data")
+}
+
+fn load_or_create_secret(path: &Path) -> Result<String, ConfigError> {
+    let io_err = |e: std::io::Error| ConfigError(format!("{}: {e}", path.display()));
+    if let Ok(existing) = std::fs::read_to_string(path) {
+        return Ok(existing.trim().to_string());
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(io_err)?;
+    }
+    let mut bytes = [0u8; 48];
+    rand::rng().fill_bytes(&mut bytes);
+    let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    write_private(path, &secret).map_err(io_err)?;
+    Ok(secret)
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(contents.as_bytes())
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    std::fs::write(path, contents)
+}
+
+/// SQLite creates the file (`mode=rwc`) but not its folder.
+fn ensure_sqlite_parent_dir(url: &str) -> Result<(), ConfigError> {
+    let path = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:")
+        .split('?')
+        .next()
+        .unwrap_or_default();
+    if path.is_empty() || path == ":memory:" {
+        return Ok(());
+    }
+    if let Some(dir) = Path::new(path)
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| ConfigError(format!("cannot create {}: {e}", dir.display())))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Wrapper {
+        #[command(flatten)]
+        config: ConfigArgs,
+    }
+
+    fn args(extra: &[&str]) -> ConfigArgs {
+        let mut argv = vec!["test", "--database-url", "postgres://x/y"];
+        argv.extend_from_slice(extra);
+        Wrapper::parse_from(argv).config
+    }
+
+    #[test]
+    fn refuses_short_or_missing_secret_off_the_sqlite_default() {
+        assert!(args(&["--jwt-secret", "short"]).into_settings().is_err());
+        assert!(args(&[]).into_settings().is_err());
+        let ok = args(&["--jwt-secret", &"k".repeat(32)])
+            .into_settings()
+            .unwrap();
+        assert_eq!(ok.jwt.ttl, Duration::from_secs(3600));
+    }
+}

@@ -1,0 +1,119 @@
+//! Email addresses, normalised for lookups (trimmed, lower-case).
+
+use std::fmt;
+
+/// A syntactically plausible email address, stored lower-case.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Email(String);
+
+/// Why a string is not an email address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidEmail;
+
+impl fmt::Display for InvalidEmail {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("not a valid email address")
+    }
+}
+
+impl std::error::Error for InvalidEmail {}
+
+impl Email {
+    /// Longest address we store (fits the 255-character column).
+    pub const MAX_LEN: usize = 254;
+
+    /// Trims, lower-cases and checks the shape `local@domain.tld`: one `@`, no
+    /// spaces or control characters, a dot in the domain, no empty labels.
+    pub fn parse(raw: &str) -> Result<Self, InvalidEmail> {
+        let s = raw.trim().to_lowercase();
+        if s.is_empty() || s.len() > Self::MAX_LEN {
+            return Err(InvalidEmail);
+        }
+        if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(InvalidEmail);
+        }
+        let (local, domain) = s.split_once('@').ok_or(InvalidEmail)?;
+        if local.is_empty() || local.len() > 64 || domain.contains('@') {
+            return Err(InvalidEmail);
+        }
+        let labels: Vec<&str> = domain.split('.').collect();
+        if labels.len() < 2 || labels.iter().any(|l| l.is_empty() || l.starts_with('-')) {
+            return Err(InvalidEmail);
+        }
+        Ok(Email(s))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The masked form shown to analysts: first character of the local part,
+    /// then `***`, then the domain (`j***@example.com`).
+    pub fn masked(&self) -> String {
+        mask_email(&self.0)
+    }
+}
+
+/// Masks any stored address, even one that would no longer parse.
+pub fn mask_email(email: &str) -> String {
+    match email.split_once('@') {
+        Some((local, domain)) => {
+            let first: String = local.chars().take(1).collect();
+            format!("{first}***@{domain}")
+        }
+        None => "***".to_string(),
+    }
+}
+
+impl AsRef<str> for Email {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_and_normalises() {
+        let cases = [
+            ("Jane@Example.com", "jane@example.com"),
+            ("  a.b+c@sub.example.org ", "a.b+c@sub.example.org"),
+        ];
+        for (raw, want) in cases {
+            assert_eq!(Email::parse(raw).unwrap().as_str(), want, "{raw}");
+        }
+    }
+
+    #[test]
+    fn rejects_malformed() {
+        let long = format!("{}@example.com", "a".repeat(300));
+        let cases = [
+            "",
+            "   ",
+            "plain",
+            "@example.com",
+            "a@",
+            "a@b",
+            "a@@b.com",
+            "a b@c.com",
+            "a@b..com",
+            "a@-b.com",
+            "a\u{0}@b.com",
+            long.as_str(),
+        ];
+        for raw in cases {
+            assert_eq!(Email::parse(raw), Err(InvalidEmail), "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn masks_local_part() {
+        assert_eq!(
+            Email::parse("jane@example.com").unwrap().masked(),
+            "j***@example.com"
+        );
+        assert_eq!(mask_email("broken"), "***");
+    }
+}

@@ -1,0 +1,84 @@
+//! The audit log (ADMIN, ANALYST).
+
+use async_graphql::{Context, InputObject, Json, Object, Result, ID};
+
+use entity::audit_log;
+
+use super::connection::{connection_from, PageConnection};
+use super::context::{db, page_request, parse_id};
+use super::scalars::Timestamp;
+use super::staff::{load_staff, Staff};
+use crate::auth::guard::roles;
+use crate::auth::RoleGuard;
+use crate::service::audit::{self, AuditQuery as AuditQueryFilter};
+
+pub struct AuditEntry(pub audit_log::Model);
+
+#[Object]
+impl AuditEntry {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    async fn actor(&self, ctx: &Context<'_>) -> Result<Option<Staff>> {
+        load_staff(ctx, self.0.actor_id).await
+    }
+    async fn action(&self) -> &str {
+        &self.0.action
+    }
+    async fn entity_type(&self) -> &str {
+        &self.0.entity_type
+    }
+    async fn entity_id(&self) -> ID {
+        ID(self.0.entity_id.clone())
+    }
+    async fn at(&self) -> Timestamp {
+        self.0.at.into()
+    }
+    async fn request_id(&self) -> Option<&str> {
+        self.0.request_id.as_deref()
+    }
+    async fn details(&self) -> Option<Json<serde_json::Value>> {
+        self.0
+            .details
+            .as_deref()
+            .and_then(|d| serde_json::from_str(d).ok())
+            .map(Json)
+    }
+}
+
+#[derive(InputObject, Default)]
+pub struct AuditFilter {
+    entity_id: Option<ID>,
+    actor_id: Option<ID>,
+    action: Option<String>,
+    from: Option<Timestamp>,
+    to: Option<Timestamp>,
+}
+
+#[derive(Default)]
+pub struct AuditQuery;
+
+#[Object]
+impl AuditQuery {
+    /// Newest entries first.
+    #[graphql(guard = "RoleGuard::any(roles::AUDIT_READERS)")]
+    async fn audit_log(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        filter: Option<AuditFilter>,
+    ) -> Result<PageConnection<AuditEntry>> {
+        let page = page_request(first, after, None, None)?;
+        let f = filter.unwrap_or_default();
+        let query = AuditQueryFilter {
+            entity_id: f.entity_id.map(|id| id.0),
+            actor_id: f.actor_id.as_ref().map(parse_id).transpose()?,
+            action: f.action,
+            from: f.from.map(|t| t.0),
+            to: f.to.map(|t| t.0),
+        };
+        let rows = audit::list(db(ctx), &query, &page).await?;
+        Ok(connection_from(rows, |e| e.id, AuditEntry))
+    }
+}

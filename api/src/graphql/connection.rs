@@ -1,0 +1,39 @@
+//! Relay connections with the contract's `totalCount`.
+
+use async_graphql::connection::{Connection, Edge};
+use async_graphql::{OutputType, SimpleObject};
+use uuid::Uuid;
+
+use crate::domain::page::{encode_cursor, Page};
+
+/// The extra field every connection of the contract carries.
+#[derive(SimpleObject)]
+pub struct TotalCount {
+    pub total_count: i64,
+}
+
+pub type PageConnection<N> = Connection<String, N, TotalCount>;
+
+/// Builds a connection from a page, mapping each row to its GraphQL node.
+pub fn connection_from<M, N>(
+    page: Page<M>,
+    id_of: impl Fn(&M) -> Uuid,
+    node: impl Fn(M) -> N,
+) -> PageConnection<N>
+where
+    N: OutputType,
+{
+    let mut conn = Connection::with_additional_fields(
+        page.has_previous,
+        page.has_next,
+        TotalCount {
+            total_count: i64::try_from(page.total).unwrap_or(i64::MAX),
+        },
+    );
+    conn.edges.extend(
+        page.items
+            .into_iter()
+            .map(|m| Edge::new(encode_cursor(id_of(&m)), node(m))),
+    );
+    conn
+}

@@ -1,0 +1,49 @@
+//! Access to what every resolver needs: the database, the caller, the request.
+
+use async_graphql::{Context, ID};
+use sea_orm::DatabaseConnection;
+use uuid::Uuid;
+
+use crate::auth::{AuthState, Principal};
+use crate::domain::page::PageRequest;
+use crate::error::{AppError, AppResult};
+use crate::service::RequestContext;
+
+/// The request id assigned by the HTTP layer (or taken from `x-request-id`).
+#[derive(Clone, Debug)]
+pub struct RequestId(pub String);
+
+pub fn db<'a>(ctx: &'a Context<'_>) -> &'a DatabaseConnection {
+    // Inserted by the schema builder for every server; absence is a wiring bug
+    // caught by the first test that runs a query.
+    ctx.data_unchecked::<DatabaseConnection>()
+}
+
+pub fn principal<'a>(ctx: &'a Context<'_>) -> AppResult<&'a Principal> {
+    ctx.data::<AuthState>()
+        .map_err(|_| AppError::Unauthenticated)?
+        .principal()
+}
+
+/// The audit context of the current request.
+pub fn request_context(ctx: &Context<'_>) -> RequestContext {
+    RequestContext {
+        actor: principal(ctx).ok().map(|p| p.staff_id),
+        request_id: ctx.data::<RequestId>().ok().map(|r| r.0.clone()),
+    }
+}
+
+/// Parses a GraphQL `ID` made by this API.
+pub fn parse_id(id: &ID) -> AppResult<Uuid> {
+    Uuid::parse_str(id.as_str()).map_err(|_| AppError::bad_input("malformed id"))
+}
+
+pub fn page_request(
+    first: Option<i32>,
+    after: Option<String>,
+    last: Option<i32>,
+    before: Option<String>,
+) -> AppResult<PageRequest> {
+    PageRequest::parse(first, after.as_deref(), last, before.as_deref())
+        .map_err(|e| AppError::BadUserInput(e.0))
+}

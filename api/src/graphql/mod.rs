@@ -1,0 +1,39 @@
+//! The GraphQL schema: one file per area, merged here.
+
+pub mod audit;
+pub mod connection;
+pub mod context;
+pub mod loaders;
+pub mod scalars;
+pub mod staff;
+
+use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
+
+/// Deepest query accepted (dashboards stay within 10).
+pub const MAX_DEPTH: usize = 16;
+/// Largest static complexity accepted (one per field).
+pub const MAX_COMPLEXITY: usize = 2_000;
+/// Most directives accepted on one field.
+pub const MAX_DIRECTIVES: usize = 10;
+
+#[derive(MergedObject, Default)]
+pub struct Query(staff::StaffQuery, audit::AuditQuery);
+
+#[derive(MergedObject, Default)]
+pub struct Mutation(staff::StaffMutation);
+
+pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
+
+/// The schema with its limits, without runtime data (enough for the SDL).
+pub fn schema_builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+        .limit_depth(MAX_DEPTH)
+        .limit_complexity(MAX_COMPLEXITY)
+        .limit_recursive_depth(64)
+        .limit_directives(MAX_DIRECTIVES)
+}
+
+/// The SDL that `refund-desk export-schema` prints and `schema.graphql` holds.
+pub fn sdl() -> String {
+    schema_builder().finish().sdl()
+}

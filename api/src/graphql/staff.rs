@@ -1,0 +1,148 @@
+//! Staff accounts and login.
+
+use async_graphql::dataloader::DataLoader;
+use async_graphql::{Context, InputObject, Object, Result, SimpleObject, ID};
+use uuid::Uuid;
+
+use entity::staff;
+
+use super::connection::{connection_from, PageConnection};
+use super::context::{db, page_request, parse_id, principal, request_context};
+use super::loaders::StaffLoader;
+use super::scalars::Timestamp;
+use crate::auth::guard::roles;
+use crate::auth::jwt::TokenService;
+use crate::auth::RoleGuard;
+use crate::domain::{Role, RoleSet};
+use crate::error::AppError;
+use crate::service;
+
+/// A staff account as clients see it (never the password hash).
+pub struct Staff(pub staff::Model);
+
+#[Object]
+impl Staff {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    async fn email(&self) -> &str {
+        &self.0.email
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn roles(&self) -> Result<Vec<Role>> {
+        Ok(service::staff::roles_of(&self.0)?.as_slice().to_vec())
+    }
+    async fn active(&self) -> bool {
+        self.0.active
+    }
+    async fn created_at(&self) -> Timestamp {
+        self.0.created_at.into()
+    }
+}
+
+/// Loads the staff member behind an optional foreign key, batched.
+pub async fn load_staff(ctx: &Context<'_>, id: Option<Uuid>) -> Result<Option<Staff>> {
+    let Some(id) = id else { return Ok(None) };
+    let loader = ctx.data_unchecked::<DataLoader<StaffLoader>>();
+    let found = loader.load_one(id).await.map_err(AppError::internal)?;
+    Ok(found.map(Staff))
+}
+
+#[derive(SimpleObject)]
+pub struct AuthPayload {
+    token: String,
+    expires_at: Timestamp,
+    staff: Staff,
+}
+
+#[derive(InputObject)]
+pub struct CreateStaffInput {
+    email: String,
+    name: String,
+    password: String,
+    roles: Vec<Role>,
+}
+
+#[derive(Default)]
+pub struct StaffQuery;
+
+#[Object]
+impl StaffQuery {
+    /// The signed-in staff member.
+    #[graphql(guard = "RoleGuard::authenticated()")]
+    async fn me(&self, ctx: &Context<'_>) -> Result<Staff> {
+        let me = principal(ctx)?;
+        let found = service::staff::find(db(ctx), me.staff_id).await?;
+        Ok(Staff(found.ok_or(AppError::Unauthenticated)?))
+    }
+
+    #[graphql(guard = "RoleGuard::any(roles::ADMIN)")]
+    async fn staff(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<PageConnection<Staff>> {
+        let page = page_request(first, after, None, None)?;
+        let rows = service::staff::list(db(ctx), &page).await?;
+        Ok(connection_from(rows, |s| s.id, Staff))
+    }
+}
+
+#[derive(Default)]
+pub struct StaffMutation;
+
+#[Object]
+impl StaffMutation {
+    /// Exchanges email and password for an access token.
+    async fn login(
+        &self,
+        ctx: &Context<'_>,
+        email: String,
+        password: String,
+    ) -> Result<AuthPayload> {
+        let tokens = ctx.data_unchecked::<std::sync::Arc<TokenService>>();
+        let (issued, staff) = service::staff::login(db(ctx), tokens, &email, &password).await?;
+        Ok(AuthPayload {
+            token: issued.token,
+            expires_at: issued.expires_at.into(),
+            staff: Staff(staff),
+        })
+    }
+
+    #[graphql(guard = "RoleGuard::any(roles::ADMIN)")]
+    async fn create_staff(&self, ctx: &Context<'_>, input: CreateStaffInput) -> Result<Staff> {
+        let new = service::staff::NewStaff::parse(
+            &input.email,
+            &input.name,
+            &input.password,
+            &input.roles,
+        )?;
+        let created = service::staff::create(db(ctx), &request_context(ctx), new).await?;
+        Ok(Staff(created))
+    }
+
+    /// Replaces a staff member's roles; their existing tokens stop working.
+    #[graphql(guard = "RoleGuard::any(roles::ADMIN)")]
+    async fn set_staff_roles(
+        &self,
+        ctx: &Context<'_>,
+        staff_id: ID,
+        roles: Vec<Role>,
+    ) -> Result<Staff> {
+        let id = parse_id(&staff_id)?;
+        let roles = RoleSet::parse(&roles).map_err(AppError::bad_input)?;
+        let updated = service::staff::set_roles(db(ctx), &request_context(ctx), id, roles).await?;
+        Ok(Staff(updated))
+    }
+
+    /// Deactivates an account; its tokens are revoked at once.
+    #[graphql(guard = "RoleGuard::any(roles::ADMIN)")]
+    async fn deactivate_staff(&self, ctx: &Context<'_>, staff_id: ID) -> Result<Staff> {
+        let id = parse_id(&staff_id)?;
+        let updated = service::staff::deactivate(db(ctx), &request_context(ctx), id).await?;
+        Ok(Staff(updated))
+    }
+}

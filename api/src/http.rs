@@ -1,0 +1,353 @@
+//! HTTP endpoints: GraphQL (POST, and GET for queries), health, readiness,
+//! metrics; plus the middleware that gives every response a request id.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix_web::dev::{Service, ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
+use async_graphql::dataloader::DataLoader;
+use async_graphql::http::{playground_source, GraphQLPlaygroundConfig};
+use async_graphql::parser::types::OperationType;
+use async_graphql::{ErrorExtensionValues, ServerError};
+use sea_orm::DatabaseConnection;
+use serde_json::json;
+use tracing::Instrument;
+
+use crate::auth::jwt::TokenService;
+use crate::auth::AuthState;
+use crate::config::{Environment, Settings};
+use crate::error::{code, AppError};
+use crate::graphql::context::RequestId;
+use crate::graphql::loaders::StaffLoader;
+use crate::graphql::AppSchema;
+use crate::metrics::Metrics;
+use crate::service;
+
+/// Largest request body accepted.
+pub const MAX_BODY_BYTES: usize = 1 << 20;
+const REQUEST_ID: &str = "x-request-id";
+
+/// Shared by every worker.
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub schema: AppSchema,
+    pub tokens: Arc<TokenService>,
+    pub metrics: Arc<Metrics>,
+    pub settings: Settings,
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
+        .route("/graphql", web::post().to(graphql_post))
+        .route("/graphql", web::get().to(graphql_get))
+        .route("/healthz", web::get().to(healthz))
+        .route("/readyz", web::get().to(readyz))
+        .route("/metrics", web::get().to(metrics));
+}
+
+/// Accepts a client's request id when it is short and plain; otherwise makes one.
+fn request_id_for(req: &ServiceRequest) -> String {
+    req.headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            !v.is_empty()
+                && v.len() <= 64
+                && v.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        })
+        .map(str::to_string)
+        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string())
+}
+
+/// Request id, tracing span, access metrics.
+pub fn observe<S, B>(
+    req: ServiceRequest,
+    srv: &S,
+) -> impl std::future::Future<Output = Result<ServiceResponse<B>, actix_web::Error>> + 'static
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    S::Future: 'static,
+{
+    let request_id = request_id_for(&req);
+    req.extensions_mut().insert(RequestId(request_id.clone()));
+    let route = req
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_string());
+    let metrics = req
+        .app_data::<web::Data<AppState>>()
+        .map(|s| s.metrics.clone());
+    let span = tracing::info_span!(
+        "http_request",
+        method = %req.method(),
+        route = %route,
+        request_id = %request_id,
+        status = tracing::field::Empty,
+    );
+    let started = Instant::now();
+    let call = srv.call(req).instrument(span.clone());
+    async move {
+        let mut res = call.await?;
+        let status = res.status().as_u16();
+        span.record("status", status);
+        if let Ok(v) = HeaderValue::from_str(&request_id) {
+            res.headers_mut()
+                .insert(header::HeaderName::from_static(REQUEST_ID), v);
+        }
+        if let Some(m) = metrics {
+            m.observe_request(&route, status, started.elapsed());
+        }
+        Ok(res)
+    }
+}
+
+fn request_id(req: &HttpRequest) -> RequestId {
+    req.extensions()
+        .get::<RequestId>()
+        .cloned()
+        .unwrap_or_else(|| RequestId(uuid::Uuid::now_v7().to_string()))
+}
+
+/// A GraphQL-shaped error body for failures before execution.
+fn error_response(status: actix_web::http::StatusCode, message: &str, code: &str) -> HttpResponse {
+    HttpResponse::build(status).json(json!({
+        "errors": [{ "message": message, "extensions": { "code": code } }]
+    }))
+}
+
+async fn graphql_post(
+    req: HttpRequest,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    use actix_web::http::StatusCode;
+    let is_json = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .eq_ignore_ascii_case("application/json")
+        })
+        .unwrap_or(false);
+    // Only JSON bodies: a browser form cannot post JSON cross-site without a
+    // CORS preflight, so this also defends against cross-site requests.
+    if !is_json {
+        return error_response(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "the body must be application/json",
+            code::BAD_USER_INPUT,
+        );
+    }
+    let value: serde_json::Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(_) => {
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                "malformed JSON body",
+                code::BAD_USER_INPUT,
+            )
+        }
+    };
+    if value.is_array() {
+        return error_response(
+            StatusCode::BAD_REQUEST,
+            "batched requests are not supported",
+            code::BAD_USER_INPUT,
+        );
+    }
+    let gql: async_graphql::Request = match serde_json::from_value(value) {
+        Ok(r) => r,
+        Err(_) => {
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                "the body must be a GraphQL request object with a query string",
+                code::BAD_USER_INPUT,
+            )
+        }
+    };
+    execute(&req, gql, &state).await
+}
+
+async fn graphql_get(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    use actix_web::http::StatusCode;
+    let wants_html = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"));
+    if wants_html && req.query_string().is_empty() {
+        if state.settings.environment == Environment::Production {
+            return HttpResponse::NotFound().finish();
+        }
+        return HttpResponse::Ok()
+            .content_type("text/html; charset=utf-8")
+            .body(playground_source(GraphQLPlaygroundConfig::new("/graphql")));
+    }
+    let gql = match async_graphql::http::parse_query_string(req.query_string()) {
+        Ok(r) => r,
+        Err(_) => {
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                "malformed query string",
+                code::BAD_USER_INPUT,
+            )
+        }
+    };
+    if is_mutation(&gql) {
+        return error_response(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "mutations must be sent with POST",
+            code::BAD_USER_INPUT,
+        )
+        .map_into_boxed_body();
+    }
+    execute(&req, gql, &state).await
+}
+
+/// True when the operation a GET would run is a mutation (or subscription).
+fn is_mutation(req: &async_graphql::Request) -> bool {
+    let Ok(doc) = async_graphql::parser::parse_query(&req.query) else {
+        return false; // execution reports the syntax error
+    };
+    doc.operations.iter().any(|(name, op)| {
+        let selected = match (&req.operation_name, name) {
+            (Some(wanted), Some(name)) => wanted == name.as_str(),
+            (None, _) => true,
+            (Some(_), None) => false,
+        };
+        selected && op.node.ty != OperationType::Query
+    })
+}
+
+/// Works out who is calling from the `Authorization` header.
+async fn authenticate(req: &HttpRequest, state: &AppState) -> Result<AuthState, AppError> {
+    let Some(header) = req.headers().get(header::AUTHORIZATION) else {
+        return Ok(AuthState::Anonymous);
+    };
+    let token = header
+        .to_str()
+        .ok()
+        .and_then(|h| {
+            h.strip_prefix("Bearer ")
+                .or_else(|| h.strip_prefix("bearer "))
+        })
+        .map(str::trim);
+    let Some((staff_id, version)) = token.and_then(|t| state.tokens.verify(t)) else {
+        return Ok(AuthState::Rejected);
+    };
+    Ok(
+        match service::staff::principal_for(&state.db, staff_id, version).await? {
+            Some(p) => AuthState::Staff(p),
+            None => AuthState::Rejected,
+        },
+    )
+}
+
+async fn execute(req: &HttpRequest, gql: async_graphql::Request, state: &AppState) -> HttpResponse {
+    let rid = request_id(req);
+    let response = match authenticate(req, state).await {
+        Ok(auth) => {
+            let gql = gql
+                .data(auth)
+                .data(rid.clone())
+                .data(DataLoader::new(StaffLoader(state.db.clone()), tokio::spawn));
+            state.schema.execute(gql).await
+        }
+        Err(err) => {
+            let gql_err = async_graphql::ErrorExtensions::extend(&err);
+            async_graphql::Response::from_errors(
+                vec![gql_err.into_server_error(Default::default())],
+            )
+        }
+    };
+    let response = finish_errors(response, &rid, &state.metrics);
+    HttpResponse::Ok().json(response)
+}
+
+/// Gives every error a contract code and hides internal messages.
+fn finish_errors(
+    mut response: async_graphql::Response,
+    rid: &RequestId,
+    metrics: &Metrics,
+) -> async_graphql::Response {
+    for err in &mut response.errors {
+        let code = classify(err);
+        if code == code::INTERNAL_SERVER_ERROR {
+            err.message = format!("Internal server error (request id {})", rid.0);
+        }
+        metrics.observe_error(code);
+        err.extensions
+            .get_or_insert_with(ErrorExtensionValues::default)
+            .set("code", code);
+    }
+    response
+}
+
+/// The code an error already carries, or the one its origin implies: limit
+/// breaches are QUERY_TOO_COMPLEX, other errors raised by async-graphql itself
+/// (syntax, validation, input coercion) are the client's fault.
+fn classify(err: &ServerError) -> &'static str {
+    if let Some(async_graphql::Value::String(c)) =
+        err.extensions.as_ref().and_then(|e| e.get("code"))
+    {
+        return ALL_CODES
+            .iter()
+            .find(|k| **k == c.as_str())
+            .copied()
+            .unwrap_or(code::INTERNAL_SERVER_ERROR);
+    }
+    let m = err.message.as_str();
+    if m.starts_with("Query is too complex")
+        || m.starts_with("Query is nested too deep")
+        || m.starts_with("The recursion depth of the query")
+        || m.starts_with("The number of directives")
+    {
+        code::QUERY_TOO_COMPLEX
+    } else {
+        code::BAD_USER_INPUT
+    }
+}
+
+const ALL_CODES: [&str; 12] = [
+    code::UNAUTHENTICATED,
+    code::FORBIDDEN,
+    code::NOT_FOUND,
+    code::BAD_USER_INPUT,
+    code::INVALID_TRANSITION,
+    code::CONFLICT,
+    code::POLICY_VIOLATION,
+    code::REFUND_LIMIT_EXCEEDED,
+    code::CUSTOMER_RESTRICTED,
+    code::QUERY_TOO_COMPLEX,
+    code::RATE_LIMITED,
+    code::INTERNAL_SERVER_ERROR,
+];
+
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(json!({ "status": "ok" }))
+}
+
+/// 200 when the database answers within a second, 503 otherwise.
+async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    match tokio::time::timeout(Duration::from_secs(1), state.db.ping()).await {
+        Ok(Ok(())) => HttpResponse::Ok().json(json!({ "status": "ready" })),
+        Ok(Err(err)) => {
+            tracing::warn!(cause = %err, "readiness check failed");
+            HttpResponse::ServiceUnavailable().json(json!({ "status": "database unavailable" }))
+        }
+        Err(_) => HttpResponse::ServiceUnavailable().json(json!({ "status": "database timeout" })),
+    }
+}
+
+async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    let pool = service::db::pool_stats(&state.db, state.settings.db_max_connections);
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(state.metrics.render(Some(pool)))
+}

@@ -1,0 +1,13 @@
+//! Refund Desk: the GraphQL back office for refunds of digital subscriptions.
+
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod graphql;
+pub mod http;
+pub mod metrics;
+pub mod service;
+pub mod startup;
+pub mod telemetry;

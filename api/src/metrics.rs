@@ -1,0 +1,130 @@
+//! Prometheus text metrics. Counters live in the process: they describe this
+//! process only, which is what a scraper expects from `/metrics`.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// Upper bounds (seconds) of the request latency histogram.
+const BUCKETS: [f64; 12] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
+];
+
+#[derive(Default)]
+struct Inner {
+    requests: BTreeMap<(String, u16), u64>,
+    latency_counts: [u64; BUCKETS.len()],
+    latency_sum: f64,
+    latency_total: u64,
+    errors: BTreeMap<String, u64>,
+}
+
+/// The process's metrics registry.
+#[derive(Default)]
+pub struct Metrics {
+    inner: Mutex<Inner>,
+}
+
+/// Database pool figures sampled when `/metrics` is scraped.
+pub struct PoolStats {
+    pub size: u32,
+    pub idle: u32,
+    pub max: u32,
+}
+
+impl Metrics {
+    fn with<R>(&self, f: impl FnOnce(&mut Inner) -> R) -> R {
+        // A poisoned lock only means another thread panicked mid-update of a
+        // counter; the numbers are still usable.
+        let mut guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut guard)
+    }
+
+    pub fn observe_request(&self, route: &str, status: u16, elapsed: Duration) {
+        let secs = elapsed.as_secs_f64();
+        self.with(|m| {
+            *m.requests.entry((route.to_string(), status)).or_default() += 1;
+            for (i, bound) in BUCKETS.iter().enumerate() {
+                if secs <= *bound {
+                    m.latency_counts[i] += 1;
+                }
+            }
+            m.latency_sum += secs;
+            m.latency_total += 1;
+        });
+    }
+
+    pub fn observe_error(&self, code: &str) {
+        self.with(|m| *m.errors.entry(code.to_string()).or_default() += 1);
+    }
+
+    pub fn render(&self, pool: Option<PoolStats>) -> String {
+        self.with(|m| {
+            let mut out = String::new();
+            out.push_str(
+                "# HELP refund_desk_http_requests_total HTTP requests by route and status.\n",
+            );
+            out.push_str("# TYPE refund_desk_http_requests_total counter\n");
+            for ((route, status), n) in &m.requests {
+                let _ = writeln!(
+                    out,
+                    "refund_desk_http_requests_total{{route=\"{route}\",status=\"{status}\"}} {n}"
+                );
+            }
+            out.push_str("# HELP refund_desk_http_request_duration_seconds Request latency.\n");
+            out.push_str("# TYPE refund_desk_http_request_duration_seconds histogram\n");
+            for (bound, n) in BUCKETS.iter().zip(m.latency_counts.iter()) {
+                let _ = writeln!(
+                    out,
+                    "refund_desk_http_request_duration_seconds_bucket{{le=\"{bound}\"}} {n}"
+                );
+            }
+            let _ = writeln!(
+                out,
+                "refund_desk_http_request_duration_seconds_bucket{{le=\"+Inf\"}} {}",
+                m.latency_total
+            );
+            let _ = writeln!(
+                out,
+                "refund_desk_http_request_duration_seconds_sum {}",
+                m.latency_sum
+            );
+            let _ = writeln!(
+                out,
+                "refund_desk_http_request_duration_seconds_count {}",
+                m.latency_total
+            );
+            out.push_str(
+                "# HELP refund_desk_graphql_errors_total GraphQL errors by extensions.code.\n",
+            );
+            out.push_str("# TYPE refund_desk_graphql_errors_total counter\n");
+            for (code, n) in &m.errors {
+                let _ = writeln!(
+                    out,
+                    "refund_desk_graphql_errors_total{{code=\"{code}\"}} {n}"
+                );
+            }
+            if let Some(pool) = pool {
+                out.push_str("# HELP refund_desk_db_pool_connections Database pool connections.\n");
+                out.push_str("# TYPE refund_desk_db_pool_connections gauge\n");
+                let _ = writeln!(
+                    out,
+                    "refund_desk_db_pool_connections{{state=\"open\"}} {}",
+                    pool.size
+                );
+                let _ = writeln!(
+                    out,
+                    "refund_desk_db_pool_connections{{state=\"idle\"}} {}",
+                    pool.idle
+                );
+                let _ = writeln!(
+                    out,
+                    "refund_desk_db_pool_connections{{state=\"max\"}} {}",
+                    pool.max
+                );
+            }
+            out
+        })
+    }
+}

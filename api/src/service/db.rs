@@ -1,0 +1,72 @@
+//! Connecting to the database and starting write transactions.
+
+use std::time::Duration;
+
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{
+    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
+
+use crate::metrics::PoolStats;
+
+/// How long a request waits for a pooled connection before failing fast.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long a SQLite writer waits for the write lock before giving up.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Opens the pool. SQLite runs in WAL mode (readers never block the writer)
+/// with a busy timeout, foreign keys on.
+pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
+    let mut opt = ConnectOptions::new(url.to_string());
+    opt.max_connections(max_connections)
+        .min_connections(0)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .connect_timeout(ACQUIRE_TIMEOUT)
+        .sqlx_logging(false)
+        .map_sqlx_sqlite_opts(|o| {
+            o.journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(SQLITE_BUSY_TIMEOUT)
+                .foreign_keys(true)
+        });
+    Database::connect(opt).await
+}
+
+/// Begins a transaction that will write. On SQLite it is `BEGIN IMMEDIATE`: the
+/// write lock is taken up front, so concurrent writers queue on the busy
+/// timeout instead of failing when a read lock cannot be upgraded.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..Default::default()
+    })
+    .await
+}
+
+/// Pool figures for `/metrics`.
+pub fn pool_stats(db: &DatabaseConnection, max: u32) -> PoolStats {
+    let (size, idle) = match db.get_database_backend() {
+        DbBackend::Sqlite => {
+            let p = db.get_sqlite_connection_pool();
+            (p.size(), p.num_idle() as u32)
+        }
+        DbBackend::Postgres => {
+            let p = db.get_postgres_connection_pool();
+            (p.size(), p.num_idle() as u32)
+        }
+        _ => {
+            let p = db.get_mysql_connection_pool();
+            (p.size(), p.num_idle() as u32)
+        }
+    };
+    PoolStats { size, idle, max }
+}
+
+/// True when the error is a unique-constraint violation (a duplicate).
+pub fn is_unique_violation(err: &DbErr) -> bool {
+    matches!(
+        err.sql_err(),
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+    )
+}

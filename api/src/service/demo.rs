@@ -1,0 +1,36 @@
+//! Demo accounts for `serve --demo`: one per role, with a known password.
+
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+
+use entity::staff;
+
+use super::staff::{create, NewStaff};
+use super::RequestContext;
+use crate::domain::Role;
+use crate::error::AppResult;
+
+/// The password of every demo account (demo mode is refused in production).
+pub const DEMO_PASSWORD: &str = "refund-desk-demo";
+
+/// Creates the missing demo accounts; returns (role, email) for each role.
+pub async fn ensure_demo_staff(db: &DatabaseConnection) -> AppResult<Vec<(Role, String)>> {
+    let mut logins = Vec::new();
+    for role in Role::ALL {
+        let email = format!(
+            "{}@demo.refund-desk.test",
+            role.as_str().to_lowercase().replace('_', "-")
+        );
+        let exists = staff::Entity::find()
+            .filter(staff::Column::Email.eq(email.as_str()))
+            .one(db)
+            .await?
+            .is_some();
+        if !exists {
+            let name = format!("Demo {}", role.as_str().to_lowercase().replace('_', " "));
+            let new = NewStaff::parse(&email, &name, DEMO_PASSWORD, &[role])?;
+            create(db, &RequestContext::system(), new).await?;
+        }
+        logins.push((role, email));
+    }
+    Ok(logins)
+}

@@ -1,0 +1,40 @@
+//! All database work. Every write runs in one explicit transaction together
+//! with its audit entry, so a failure leaves no trace.
+
+pub mod audit;
+pub mod db;
+pub mod demo;
+pub mod page;
+pub mod staff;
+
+use uuid::Uuid;
+
+/// Who is acting and under which request, for audit entries.
+#[derive(Clone, Debug, Default)]
+pub struct RequestContext {
+    pub actor: Option<Uuid>,
+    pub request_id: Option<String>,
+}
+
+impl RequestContext {
+    /// Work done by the system itself (CLI, migrations, demo seeding).
+    pub fn system() -> Self {
+        RequestContext::default()
+    }
+}
+
+/// A new id: v7, so ids sort by creation time (cursors rely on it).
+pub fn new_id() -> Uuid {
+    Uuid::now_v7()
+}
+
+/// The current time at the precision every backend stores (microseconds), so a
+/// value read back equals the value written.
+pub fn now() -> chrono::DateTime<chrono::Utc> {
+    truncate_micros(chrono::Utc::now())
+}
+
+pub fn truncate_micros(t: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
+    use chrono::{DurationRound, TimeDelta};
+    t.duration_trunc(TimeDelta::microseconds(1)).unwrap_or(t)
+}

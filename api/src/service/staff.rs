@@ -1,0 +1,259 @@
+//! Staff accounts: creation, roles, deactivation, login and token checks.
+
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    EntityTrait, IntoActiveModel, QueryFilter, QuerySelect,
+};
+use serde_json::json;
+use uuid::Uuid;
+
+use entity::staff;
+
+use super::db::{begin_write, is_unique_violation};
+use super::page::{fetch_page, SortOrder};
+use super::{audit, new_id, now, RequestContext};
+use crate::auth::jwt::{IssuedToken, TokenService};
+use crate::auth::{password, Principal};
+use crate::domain::page::{Page, PageRequest};
+use crate::domain::{Email, RoleSet};
+use crate::error::{AppError, AppResult};
+
+/// A validated request to create a staff account.
+pub struct NewStaff {
+    pub email: Email,
+    pub name: String,
+    pub password: String,
+    pub roles: RoleSet,
+}
+
+impl NewStaff {
+    pub fn parse(
+        email: &str,
+        name: &str,
+        password: &str,
+        roles: &[crate::domain::Role],
+    ) -> AppResult<Self> {
+        let email = Email::parse(email).map_err(|e| AppError::bad_input(e.to_string()))?;
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 200 {
+            return Err(AppError::bad_input("name must be 1 to 200 characters"));
+        }
+        password::validate_new(password)?;
+        let roles = RoleSet::parse(roles).map_err(AppError::bad_input)?;
+        Ok(NewStaff {
+            email,
+            name: name.to_string(),
+            password: password.to_string(),
+            roles,
+        })
+    }
+}
+
+/// Reads the roles of a stored row; a row that no longer parses is a bug, not
+/// a client error.
+pub fn roles_of(model: &staff::Model) -> AppResult<RoleSet> {
+    RoleSet::from_stored(&model.roles).map_err(AppError::internal)
+}
+
+#[tracing::instrument(skip(db, new), fields(email = %new.email.as_str()))]
+pub async fn create(
+    db: &DatabaseConnection,
+    ctx: &RequestContext,
+    new: NewStaff,
+) -> AppResult<staff::Model> {
+    // Hash before the transaction: argon2 is slow and must not hold the write lock.
+    let password_hash = password::hash(&new.password)?;
+    let txn = begin_write(db).await?;
+    let exists = staff::Entity::find()
+        .filter(staff::Column::Email.eq(new.email.as_str()))
+        .one(&txn)
+        .await?;
+    if exists.is_some() {
+        return Err(AppError::Conflict(
+            "a staff member with this email already exists".into(),
+        ));
+    }
+    let at = now();
+    let model = staff::ActiveModel {
+        id: Set(new_id()),
+        email: Set(new.email.as_str().to_string()),
+        name: Set(new.name),
+        password_hash: Set(password_hash),
+        roles: Set(new.roles.to_stored()),
+        active: Set(true),
+        token_version: Set(1),
+        created_at: Set(at),
+        updated_at: Set(at),
+    };
+    let model = match model.insert(&txn).await {
+        Ok(m) => m,
+        Err(e) if is_unique_violation(&e) => {
+            return Err(AppError::Conflict(
+                "a staff member with this email already exists".into(),
+            ))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    audit::record(
+        &txn,
+        ctx,
+        "staff.create",
+        "staff",
+        model.id,
+        json!({ "email": model.email, "roles": model.roles }),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(model)
+}
+
+/// Locks the staff row for the rest of the transaction.
+async fn find_for_update<C: ConnectionTrait>(conn: &C, id: Uuid) -> AppResult<staff::Model> {
+    staff::Entity::find_by_id(id)
+        .lock_exclusive()
+        .one(conn)
+        .await?
+        .ok_or(AppError::NotFound("staff"))
+}
+
+/// Replaces the roles and revokes every token issued before.
+#[tracing::instrument(skip(db))]
+pub async fn set_roles(
+    db: &DatabaseConnection,
+    ctx: &RequestContext,
+    id: Uuid,
+    roles: RoleSet,
+) -> AppResult<staff::Model> {
+    let txn = begin_write(db).await?;
+    let current = find_for_update(&txn, id).await?;
+    let before = current.roles.clone();
+    let version = current.token_version;
+    let mut model = current.into_active_model();
+    model.roles = Set(roles.to_stored());
+    model.token_version = Set(version + 1);
+    model.updated_at = Set(now());
+    let model = model.update(&txn).await?;
+    audit::record(
+        &txn,
+        ctx,
+        "staff.set_roles",
+        "staff",
+        id,
+        json!({ "before": before, "after": model.roles }),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(model)
+}
+
+/// Deactivates an account and revokes its tokens at once. Staff cannot
+/// deactivate themselves (that would lock the last admin out).
+#[tracing::instrument(skip(db))]
+pub async fn deactivate(
+    db: &DatabaseConnection,
+    ctx: &RequestContext,
+    id: Uuid,
+) -> AppResult<staff::Model> {
+    if ctx.actor == Some(id) {
+        return Err(AppError::bad_input(
+            "you cannot deactivate your own account",
+        ));
+    }
+    let txn = begin_write(db).await?;
+    let current = find_for_update(&txn, id).await?;
+    if !current.active {
+        return Err(AppError::InvalidTransition(
+            "the staff member is already inactive".into(),
+        ));
+    }
+    let version = current.token_version;
+    let mut model = current.into_active_model();
+    model.active = Set(false);
+    model.token_version = Set(version + 1);
+    model.updated_at = Set(now());
+    let model = model.update(&txn).await?;
+    audit::record(
+        &txn,
+        ctx,
+        "staff.deactivate",
+        "staff",
+        id,
+        serde_json::Value::Null,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(model)
+}
+
+pub async fn list<C: ConnectionTrait>(
+    conn: &C,
+    page: &PageRequest,
+) -> AppResult<Page<staff::Model>> {
+    Ok(fetch_page(
+        conn,
+        staff::Entity::find(),
+        staff::Column::Id,
+        SortOrder::OldestFirst,
+        page,
+    )
+    .await?)
+}
+
+pub async fn find<C: ConnectionTrait>(conn: &C, id: Uuid) -> AppResult<Option<staff::Model>> {
+    Ok(staff::Entity::find_by_id(id).one(conn).await?)
+}
+
+/// Checks email and password. Unknown email, wrong password and inactive
+/// account all give the same UNAUTHENTICATED and take the same time.
+#[tracing::instrument(skip(db, tokens, password_given))]
+pub async fn login(
+    db: &DatabaseConnection,
+    tokens: &TokenService,
+    email: &str,
+    password_given: &str,
+) -> AppResult<(IssuedToken, staff::Model)> {
+    let found = match Email::parse(email) {
+        Ok(email) => {
+            staff::Entity::find()
+                .filter(staff::Column::Email.eq(email.as_str()))
+                .one(db)
+                .await?
+        }
+        Err(_) => None,
+    };
+    let hash = found.as_ref().map(|s| s.password_hash.clone());
+    let password_owned = password_given.to_string();
+    // argon2 takes tens of milliseconds of CPU: keep it off the async workers.
+    let ok =
+        tokio::task::spawn_blocking(move || password::verify(&password_owned, hash.as_deref()))
+            .await
+            .map_err(AppError::internal)??;
+    let staff = match found {
+        Some(s) if ok && s.active => s,
+        _ => return Err(AppError::Unauthenticated),
+    };
+    let roles = roles_of(&staff)?;
+    let issued = tokens
+        .issue(staff.id, &roles, staff.token_version, chrono::Utc::now())
+        .map_err(AppError::internal)?;
+    Ok((issued, staff))
+}
+
+/// The principal for a verified token, or `None` when the account is gone,
+/// inactive, or its tokens were revoked (token version moved on).
+pub async fn principal_for<C: ConnectionTrait>(
+    conn: &C,
+    id: Uuid,
+    token_version: i32,
+) -> AppResult<Option<Principal>> {
+    let Some(staff) = find(conn, id).await? else {
+        return Ok(None);
+    };
+    if !staff.active || staff.token_version != token_version {
+        return Ok(None);
+    }
+    Ok(Some(Principal {
+        staff_id: staff.id,
+        roles: roles_of(&staff)?,
+    }))
+}

@@ -1,0 +1,80 @@
+//! Building and running the server.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::{web, App, HttpServer};
+use migration::{Migrator, MigratorTrait};
+use sea_orm::DatabaseConnection;
+
+use crate::auth::jwt::TokenService;
+use crate::config::Settings;
+use crate::graphql::{schema_builder, AppSchema};
+use crate::http::{self, AppState};
+use crate::metrics::Metrics;
+use crate::service;
+
+/// Seconds in-flight requests get to finish after SIGTERM/SIGINT.
+const SHUTDOWN_GRACE_SECS: u64 = 30;
+
+pub type StartupError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A bound, migrated, ready-to-run server.
+pub struct Application {
+    port: u16,
+    server: actix_web::dev::Server,
+    db: DatabaseConnection,
+}
+
+impl Application {
+    /// Connects, applies pending migrations and binds (port 0 picks a free one).
+    pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        let db = service::db::connect(&settings.database_url, settings.db_max_connections).await?;
+        Migrator::up(&db, None).await?;
+        let listener = TcpListener::bind(&settings.bind)?;
+        let port = listener.local_addr()?.port();
+        let tokens = Arc::new(TokenService::new(&settings.jwt));
+        let state = web::Data::new(AppState {
+            schema: build_schema(&settings, db.clone(), tokens.clone()),
+            tokens,
+            metrics: Arc::new(Metrics::default()),
+            db: db.clone(),
+            settings,
+        });
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .wrap_fn(http::observe)
+                .configure(http::routes)
+        })
+        .shutdown_timeout(SHUTDOWN_GRACE_SECS)
+        .listen(listener)?
+        .run();
+        Ok(Application { port, server, db })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    /// Serves until SIGTERM/SIGINT, then lets in-flight requests finish.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+fn build_schema(
+    settings: &Settings,
+    db: DatabaseConnection,
+    tokens: Arc<TokenService>,
+) -> AppSchema {
+    let mut builder = schema_builder().data(db).data(tokens);
+    if settings.environment == crate::config::Environment::Production {
+        builder = builder.disable_introspection().disable_suggestions();
+    }
+    builder.finish()
+}
