@@ -1,0 +1,246 @@
+//! Black-box test harness: a real server on port 0, a fresh database per test,
+//! real HTTP.
+
+use std::time::Duration;
+
+use api::config::{Environment, JwtSettings, LogFormat, Settings};
+use api::domain::Role;
+use api::service::{self, RequestContext};
+use api::startup::Application;
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
+use serde_json::{json, Value};
+
+/// The HS256 secret every test server signs with (tests forge tokens with it).
+pub const TEST_JWT_SECRET: &str = "test-secret-test-secret-test-secret-0123456789";
+pub const TEST_ISSUER: &str = "refund-desk-test";
+pub const TEST_AUDIENCE: &str = "refund-desk-test-api";
+/// Password of every account the harness creates.
+pub const PASSWORD: &str = "correct horse battery staple";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+    MySql,
+}
+
+/// SQLite always; PostgreSQL and MariaDB when `TEST_POSTGRES_URL` /
+/// `TEST_MYSQL_URL` point at a server.
+pub fn backends() -> Vec<Backend> {
+    let mut v = vec![Backend::Sqlite];
+    if std::env::var("TEST_POSTGRES_URL").is_ok() {
+        v.push(Backend::Postgres);
+    }
+    if std::env::var("TEST_MYSQL_URL").is_ok() {
+        v.push(Backend::MySql);
+    }
+    v
+}
+
+/// Runs one test body against a fresh server on every configured backend.
+pub async fn on_every_backend<F, Fut>(f: F)
+where
+    F: Fn(TestApp) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    for backend in backends() {
+        f(TestApp::spawn(backend).await).await;
+    }
+}
+
+/// Replaces the database name in a server URL.
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let root = match base[scheme_end..].find('/') {
+        Some(i) => &base[..scheme_end + i],
+        None => base,
+    };
+    match query {
+        Some(q) => format!("{root}/{name}?{q}"),
+        None => format!("{root}/{name}"),
+    }
+}
+
+/// Creates an empty database for one test and returns its URL.
+pub async fn fresh_database(backend: Backend) -> String {
+    let name = format!("rdt_{}", uuid::Uuid::now_v7().simple());
+    match backend {
+        Backend::Sqlite => {
+            let dir = std::env::temp_dir().join("refund-desk-tests");
+            std::fs::create_dir_all(&dir).expect("temp dir");
+            format!("sqlite://{}/{name}.sqlite?mode=rwc", dir.display())
+        }
+        Backend::Postgres | Backend::MySql => {
+            let var = if backend == Backend::Postgres {
+                "TEST_POSTGRES_URL"
+            } else {
+                "TEST_MYSQL_URL"
+            };
+            let server = std::env::var(var).expect("server url");
+            let admin = Database::connect(server.as_str())
+                .await
+                .expect("connect to test server");
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                .await
+                .expect("create test database");
+            admin.close().await.ok();
+            with_database(&server, &name)
+        }
+    }
+}
+
+pub fn settings_for(database_url: String) -> Settings {
+    Settings {
+        database_url,
+        bind: "127.0.0.1:0".into(),
+        jwt: JwtSettings {
+            secret: TEST_JWT_SECRET.to_string().into(),
+            issuer: TEST_ISSUER.into(),
+            audience: TEST_AUDIENCE.into(),
+            ttl: Duration::from_secs(3600),
+        },
+        log_format: LogFormat::Pretty,
+        environment: Environment::Development,
+        db_max_connections: 5,
+    }
+}
+
+/// A running server and a direct handle on its database.
+pub struct TestApp {
+    pub address: String,
+    pub backend: Backend,
+    pub db: DatabaseConnection,
+    pub client: reqwest::Client,
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> TestApp {
+        let url = fresh_database(backend).await;
+        Self::spawn_with(backend, settings_for(url)).await
+    }
+
+    pub async fn spawn_with(backend: Backend, settings: Settings) -> TestApp {
+        if std::env::var("TEST_LOG").is_ok() {
+            api::telemetry::init(LogFormat::Pretty);
+        }
+        let app = Application::build(settings).await.expect("server builds");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        let db = app.db().clone();
+        tokio::spawn(app.run_until_stopped());
+        TestApp {
+            address,
+            backend,
+            db,
+            client: reqwest::Client::new(),
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    /// Posts a GraphQL request; returns the whole JSON body.
+    pub async fn graphql(&self, query: &str, variables: Value, token: Option<&str>) -> Value {
+        let mut req = self
+            .client
+            .post(self.url("/graphql"))
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let res = req.send().await.expect("request sent");
+        assert!(res.status().is_success(), "HTTP {}", res.status());
+        res.json().await.expect("JSON body")
+    }
+
+    /// Creates a staff member directly (no admin needed) and logs them in.
+    pub async fn staff(&self, roles: &[Role]) -> Staff {
+        let email = format!("{}@staff.test", uuid::Uuid::now_v7().simple());
+        let new = service::staff::NewStaff::parse(&email, "Test Staff", PASSWORD, roles)
+            .map_err(|e| e.message())
+            .expect("valid staff");
+        let model = service::staff::create(&self.db, &RequestContext::system(), new)
+            .await
+            .map_err(|e| e.message())
+            .expect("staff created");
+        let token = self.login(&email, PASSWORD).await;
+        Staff {
+            id: model.id.to_string(),
+            email,
+            token,
+        }
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> String {
+        let body = self
+            .graphql(
+                "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }",
+                json!({ "e": email, "p": password }),
+                None,
+            )
+            .await;
+        body["data"]["login"]["token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("login failed: {body}"))
+            .to_string()
+    }
+
+    /// Counts rows of a table, straight from the database.
+    pub async fn count(&self, table: &str) -> i64 {
+        let backend = self.db.get_database_backend();
+        let row = self
+            .db
+            .query_one_raw(Statement::from_string(
+                backend,
+                format!("SELECT COUNT(*) AS n FROM {table}"),
+            ))
+            .await
+            .expect("count query")
+            .expect("a row");
+        row.try_get::<i64>("", "n").expect("count value")
+    }
+}
+
+/// A staff member the harness created, with a valid token.
+pub struct Staff {
+    pub id: String,
+    pub email: String,
+    pub token: String,
+}
+
+/// The `extensions.code` of the first error, if any.
+pub fn error_code(body: &Value) -> Option<&str> {
+    body["errors"][0]["extensions"]["code"].as_str()
+}
+
+/// Asserts the body failed with `code` and returned no data for the field.
+#[track_caller]
+pub fn assert_error(body: &Value, code: &str) {
+    assert_eq!(error_code(body), Some(code), "expected {code}, got {body}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_name_is_replaced() {
+        assert_eq!(
+            with_database("postgres://u@h:5432/postgres", "x"),
+            "postgres://u@h:5432/x"
+        );
+        assert_eq!(
+            with_database("mysql://root@h:3306", "x"),
+            "mysql://root@h:3306/x"
+        );
+        assert_eq!(
+            with_database("postgres://h/db?sslmode=disable", "x"),
+            "postgres://h/x?sslmode=disable"
+        );
+    }
+}

@@ -1,0 +1,213 @@
+//! Login and token checks: every way a token can be wrong is UNAUTHENTICATED.
+
+use jsonwebtoken::{encode, EncodingKey, Header};
+use serde_json::{json, Value};
+use tests::{
+    assert_error, on_every_backend, Backend, TestApp, PASSWORD, TEST_AUDIENCE, TEST_ISSUER,
+    TEST_JWT_SECRET,
+};
+
+use api::domain::Role;
+
+const ME: &str = "{ me { id email roles active } }";
+
+fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+fn forged(claims: Value, secret: &str) -> String {
+    encode(
+        &Header::default(),
+        &claims,
+        &EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .unwrap()
+}
+
+fn claims(sub: &str, ver: i32) -> Value {
+    json!({
+        "sub": sub, "roles": ["ADMIN"], "ver": ver,
+        "iat": now(), "nbf": now(), "exp": now() + 600,
+        "iss": TEST_ISSUER, "aud": TEST_AUDIENCE,
+    })
+}
+
+#[tokio::test]
+async fn login_returns_a_token_that_identifies_the_staff_member() {
+    on_every_backend(|app| async move {
+        let admin = app.staff(&[Role::Admin, Role::Finance]).await;
+        let body = app.graphql(ME, json!({}), Some(&admin.token)).await;
+        assert_eq!(body["data"]["me"]["email"], admin.email.as_str(), "{:?}", app.backend);
+        assert_eq!(body["data"]["me"]["roles"], json!(["ADMIN", "FINANCE"]));
+        let login = app
+            .graphql(
+                "mutation($e:String!,$p:String!){ login(email:$e,password:$p){ token expiresAt staff { email } } }",
+                json!({ "e": admin.email.to_uppercase(), "p": PASSWORD }),
+                None,
+            )
+            .await;
+        assert_eq!(login["data"]["login"]["staff"]["email"], admin.email.as_str());
+        let expires = login["data"]["login"]["expiresAt"].as_str().unwrap();
+        assert!(expires.ends_with('Z'), "{expires}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn wrong_password_and_unknown_email_fail_the_same_way() {
+    on_every_backend(|app| async move {
+        let staff = app.staff(&[Role::Analyst]).await;
+        let q = "mutation($e:String!,$p:String!){ login(email:$e,password:$p){ token } }";
+        let wrong = app
+            .graphql(
+                q,
+                json!({ "e": staff.email, "p": "not the password" }),
+                None,
+            )
+            .await;
+        let unknown = app
+            .graphql(q, json!({ "e": "nobody@staff.test", "p": PASSWORD }), None)
+            .await;
+        let malformed = app
+            .graphql(q, json!({ "e": "not an email", "p": PASSWORD }), None)
+            .await;
+        for body in [&wrong, &unknown, &malformed] {
+            assert_error(body, "UNAUTHENTICATED");
+            assert!(body["data"].is_null(), "{body}");
+        }
+        assert_eq!(
+            wrong["errors"][0]["message"],
+            unknown["errors"][0]["message"]
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn requests_without_or_with_bad_tokens_are_unauthenticated() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let staff = app.staff(&[Role::Admin]).await;
+    let sub = staff.id.as_str();
+    let mut expired = claims(sub, 1);
+    expired["exp"] = json!(now() - 120);
+    expired["iat"] = json!(now() - 720);
+    expired["nbf"] = json!(now() - 720);
+    let mut wrong_iss = claims(sub, 1);
+    wrong_iss["iss"] = json!("someone-else");
+    let mut wrong_aud = claims(sub, 1);
+    wrong_aud["aud"] = json!("another-api");
+    let mut no_exp = claims(sub, 1);
+    no_exp.as_object_mut().unwrap().remove("exp");
+    let mut future_nbf = claims(sub, 1);
+    future_nbf["nbf"] = json!(now() + 600);
+    let mut string_exp = claims(sub, 1);
+    string_exp["exp"] = json!((now() + 600).to_string());
+    let mut no_sub = claims(sub, 1);
+    no_sub.as_object_mut().unwrap().remove("sub");
+    let unknown_sub = claims(&uuid::Uuid::now_v7().to_string(), 1);
+    // `alg: none`: header and claims, empty signature.
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let alg_none = format!(
+        "{}.{}.",
+        b64.encode(r#"{"alg":"none","typ":"JWT"}"#),
+        b64.encode(claims(sub, 1).to_string())
+    );
+    // A valid token with its roles claim edited: the signature no longer matches.
+    let parts: Vec<&str> = staff.token.split('.').collect();
+    let mut payload: Value = serde_json::from_slice(&b64.decode(parts[1]).unwrap()).unwrap();
+    payload["roles"] = json!(["ADMIN", "FINANCE"]);
+    let edited = format!(
+        "{}.{}.{}",
+        parts[0],
+        b64.encode(payload.to_string()),
+        parts[2]
+    );
+
+    let cases: Vec<(&str, String)> = vec![
+        ("garbage", "not-a-jwt".into()),
+        (
+            "wrong signature",
+            forged(
+                claims(sub, 1),
+                "another-secret-another-secret-another-secret",
+            ),
+        ),
+        ("expired", forged(expired, TEST_JWT_SECRET)),
+        ("wrong issuer", forged(wrong_iss, TEST_JWT_SECRET)),
+        ("wrong audience", forged(wrong_aud, TEST_JWT_SECRET)),
+        ("missing exp", forged(no_exp, TEST_JWT_SECRET)),
+        ("not yet valid", forged(future_nbf, TEST_JWT_SECRET)),
+        ("exp as string", forged(string_exp, TEST_JWT_SECRET)),
+        ("missing sub", forged(no_sub, TEST_JWT_SECRET)),
+        ("unknown sub", forged(unknown_sub, TEST_JWT_SECRET)),
+        (
+            "stale token version",
+            forged(claims(sub, 0), TEST_JWT_SECRET),
+        ),
+        ("alg none", alg_none),
+        ("edited roles", edited),
+    ];
+    for (name, token) in cases {
+        let body = app.graphql(ME, json!({}), Some(&token)).await;
+        assert_eq!(
+            tests::error_code(&body),
+            Some("UNAUTHENTICATED"),
+            "{name}: {body}"
+        );
+    }
+    // The control: a correctly forged token is accepted, so the cases above
+    // fail for their own reason.
+    let ok = app
+        .graphql(
+            ME,
+            json!({}),
+            Some(&forged(claims(sub, 1), TEST_JWT_SECRET)),
+        )
+        .await;
+    assert_eq!(ok["data"]["me"]["id"], sub);
+    let none = app.graphql(ME, json!({}), None).await;
+    assert_error(&none, "UNAUTHENTICATED");
+}
+
+#[tokio::test]
+async fn deactivation_and_role_changes_revoke_tokens_at_once() {
+    on_every_backend(|app| async move {
+        let admin = app.staff(&[Role::Admin]).await;
+        let agent = app.staff(&[Role::SupportAgent]).await;
+        let analyst = app.staff(&[Role::Analyst]).await;
+        assert!(app.graphql(ME, json!({}), Some(&agent.token)).await["data"]["me"].is_object());
+
+        let body = app
+            .graphql(
+                "mutation($id: ID!){ setStaffRoles(staffId: $id, roles: [REFUND_MANAGER]) { roles } }",
+                json!({ "id": agent.id }),
+                Some(&admin.token),
+            )
+            .await;
+        assert_eq!(body["data"]["setStaffRoles"]["roles"], json!(["REFUND_MANAGER"]), "{body}");
+        assert_error(&app.graphql(ME, json!({}), Some(&agent.token)).await, "UNAUTHENTICATED");
+        let fresh = app.login(&agent.email, PASSWORD).await;
+        let me = app.graphql(ME, json!({}), Some(&fresh)).await;
+        assert_eq!(me["data"]["me"]["roles"], json!(["REFUND_MANAGER"]));
+
+        let body = app
+            .graphql(
+                "mutation($id: ID!){ deactivateStaff(staffId: $id) { active } }",
+                json!({ "id": analyst.id }),
+                Some(&admin.token),
+            )
+            .await;
+        assert_eq!(body["data"]["deactivateStaff"]["active"], false, "{body}");
+        assert_error(&app.graphql(ME, json!({}), Some(&analyst.token)).await, "UNAUTHENTICATED");
+        let relogin = app
+            .graphql(
+                "mutation($e:String!,$p:String!){ login(email:$e,password:$p){ token } }",
+                json!({ "e": analyst.email, "p": PASSWORD }),
+                None,
+            )
+            .await;
+        assert_error(&relogin, "UNAUTHENTICATED");
+    })
+    .await;
+}
