@@ -1,8 +1,17 @@
 //! Pure domain types and rules: parsing, validation and policy, no I/O.
 
+pub mod currency;
 pub mod email;
+pub mod enums;
+pub mod money;
 pub mod page;
+pub mod period;
+pub mod phone;
+pub mod plan;
 pub mod role;
 
 pub use email::Email;
+pub use money::{Currency, Money, MoneyError};
+pub use phone::Phone;
+pub use plan::{Devices, PlanMonths};
 pub use role::{Role, RoleSet};

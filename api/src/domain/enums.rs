@@ -1,0 +1,144 @@
+//! The contract's enums, stored as their wire names (e.g. `PARTIALLY_REFUNDED`).
+
+/// Declares an enum that is both a GraphQL enum and a stored string, with
+/// `as_str`, `FromStr` and `ALL`, so the two spellings can never drift apart.
+#[macro_export]
+macro_rules! stored_enum {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident => $wire:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(async_graphql::Enum, Copy, Clone, Debug, PartialEq, Eq, Hash)]
+        #[graphql(rename_items = "SCREAMING_SNAKE_CASE")]
+        pub enum $name {
+            $($variant),+
+        }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The stored and wire name.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $wire),+
+                }
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = $crate::domain::enums::UnknownValue;
+
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                match s {
+                    $($wire => Ok($name::$variant),)+
+                    _ => Err($crate::domain::enums::UnknownValue {
+                        kind: stringify!($name),
+                        value: s.to_string(),
+                    }),
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+/// A stored value that names no variant: a corrupted row or a missed migration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownValue {
+    pub kind: &'static str,
+    pub value: String,
+}
+
+impl std::fmt::Display for UnknownValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "unknown {} {:?}", self.kind, self.value)
+    }
+}
+
+impl std::error::Error for UnknownValue {}
+
+stored_enum!(
+    /// Where an order stands; refunds and chargebacks move it on.
+    OrderStatus {
+        Pending => "PENDING",
+        Paid => "PAID",
+        PartiallyRefunded => "PARTIALLY_REFUNDED",
+        Refunded => "REFUNDED",
+        ChargedBack => "CHARGED_BACK",
+        Cancelled => "CANCELLED",
+    }
+);
+
+stored_enum!(
+    /// How the customer paid (refunds go back the same way when possible).
+    PaymentMethod {
+        Card => "CARD",
+        Paypal => "PAYPAL",
+        Crypto => "CRYPTO",
+        BankTransfer => "BANK_TRANSFER",
+        Other => "OTHER",
+    }
+);
+
+stored_enum!(
+    /// How access details were sent.
+    DeliveryChannel {
+        Email => "EMAIL",
+        Whatsapp => "WHATSAPP",
+        Other => "OTHER",
+    }
+);
+
+stored_enum!(
+    /// An activation's state; `Expired` is derived from the clock, never stored.
+    ActivationStatus {
+        PendingDelivery => "PENDING_DELIVERY",
+        Active => "ACTIVE",
+        Suspended => "SUSPENDED",
+        Terminated => "TERMINATED",
+        Expired => "EXPIRED",
+    }
+);
+
+stored_enum!(
+    /// How a customer reached the shop.
+    ContactChannel {
+        Website => "WEBSITE",
+        Email => "EMAIL",
+        Whatsapp => "WHATSAPP",
+        Phone => "PHONE",
+        Other => "OTHER",
+    }
+);
+
+/// Parses a stored enum column; a value that names no variant is an internal
+/// error (the database holds something the code does not know).
+pub fn parse_stored<T>(s: &str) -> Result<T, crate::error::AppError>
+where
+    T: std::str::FromStr<Err = UnknownValue>,
+{
+    s.parse::<T>().map_err(crate::error::AppError::internal)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_value_round_trips_through_its_stored_name() {
+        for s in OrderStatus::ALL {
+            assert_eq!(s.as_str().parse::<OrderStatus>(), Ok(*s));
+        }
+        for s in ActivationStatus::ALL {
+            assert_eq!(s.as_str().parse::<ActivationStatus>(), Ok(*s));
+        }
+        assert!(
+            "paid".parse::<OrderStatus>().is_err(),
+            "stored names are exact"
+        );
+    }
+}

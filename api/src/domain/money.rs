@@ -1,0 +1,310 @@
+//! Money as integer minor units of an ISO 4217 currency, never floats.
+//!
+//! The database stores `i64` minor units and the wire carries decimal strings
+//! (DESIGN.md, "Money invariant"); this module converts between the two and
+//! refuses anything that would lose a cent, wrap around or mix currencies.
+
+use std::fmt;
+
+pub use super::currency::Currency;
+
+/// An amount in integer minor units (cents for EUR) of one currency.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct Money {
+    minor: i64,
+    currency: Currency,
+}
+
+/// Why an amount or currency from a client was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MoneyError {
+    /// The code is not in the built-in currency table.
+    UnknownCurrency(String),
+    /// Not a plain decimal such as `12.50`.
+    Malformed,
+    /// More fractional digits than the currency has (e.g. `1.005` EUR).
+    TooManyDecimals {
+        /// The currency's ISO code.
+        currency: &'static str,
+        /// The currency's exponent: the most decimals it allows.
+        max: u8,
+    },
+    /// Does not fit in `i64` minor units.
+    Overflow,
+}
+
+impl fmt::Display for MoneyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MoneyError::UnknownCurrency(code) => {
+                write!(f, "{code:?} is not a supported currency code")
+            }
+            MoneyError::Malformed => {
+                f.write_str("the amount must be a plain decimal number such as 12.50")
+            }
+            MoneyError::TooManyDecimals { currency, max: 0 } => {
+                write!(f, "{currency} amounts cannot have decimal places")
+            }
+            MoneyError::TooManyDecimals { currency, max } => {
+                write!(f, "{currency} amounts allow at most {max} decimal places")
+            }
+            MoneyError::Overflow => f.write_str("the amount is too large"),
+        }
+    }
+}
+
+impl std::error::Error for MoneyError {}
+
+impl Money {
+    /// Wraps a stored amount; every `i64` is a valid amount.
+    pub fn from_minor(minor: i64, currency: Currency) -> Money {
+        Money { minor, currency }
+    }
+
+    /// Parses a wire amount: optional `-`, digits, optionally `.` and at least
+    /// one digit. Exponents, `+`, inner spaces and separators are refused so
+    /// that one string has one reading; extra decimals are an error rather
+    /// than rounded, because rounding would silently move money.
+    pub fn parse(amount: &str, currency: &str) -> Result<Money, MoneyError> {
+        let currency = Currency::parse(currency)?;
+        let s = amount.trim();
+        let (negative, body) = match s.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, s),
+        };
+        let (int_part, frac_part) = match body.split_once('.') {
+            Some((i, f)) => (i, Some(f)),
+            None => (body, None),
+        };
+        let all_digits = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
+        if !all_digits(int_part) || frac_part.is_some_and(|f| !all_digits(f)) {
+            return Err(MoneyError::Malformed);
+        }
+        let frac = frac_part.unwrap_or("");
+        let exp = usize::from(currency.exponent());
+        if frac.len() > exp {
+            return Err(MoneyError::TooManyDecimals {
+                currency: currency.code(),
+                max: currency.exponent(),
+            });
+        }
+        // Accumulate the magnitude in i128 and stop as soon as it exceeds
+        // |i64::MIN|, so arbitrarily long digit strings cannot overflow i128.
+        let limit = i128::from(i64::MAX) + 1;
+        let padding = std::iter::repeat_n(b'0', exp - frac.len());
+        let mut magnitude: i128 = 0;
+        for b in int_part.bytes().chain(frac.bytes()).chain(padding) {
+            magnitude = magnitude * 10 + i128::from(b - b'0');
+            if magnitude > limit {
+                return Err(MoneyError::Overflow);
+            }
+        }
+        let signed = if negative { -magnitude } else { magnitude };
+        let minor = i64::try_from(signed).map_err(|_| MoneyError::Overflow)?;
+        Ok(Money { minor, currency })
+    }
+
+    /// The amount in minor units, as stored.
+    pub fn minor(&self) -> i64 {
+        self.minor
+    }
+
+    /// The amount's currency.
+    pub fn currency(&self) -> Currency {
+        self.currency
+    }
+
+    /// True when strictly above zero (refunds and payouts must be).
+    pub fn is_positive(&self) -> bool {
+        self.minor > 0
+    }
+
+    /// The wire form: exactly `exponent` fractional digits (`12.50`, `-0.05`,
+    /// `7` for JPY). Uses the unsigned magnitude so `i64::MIN` cannot panic.
+    pub fn to_decimal_string(&self) -> String {
+        let sign = if self.minor < 0 { "-" } else { "" };
+        let magnitude = self.minor.unsigned_abs();
+        let width = usize::from(self.currency.exponent());
+        if width == 0 {
+            return format!("{sign}{magnitude}");
+        }
+        let scale = 10u64.pow(u32::from(self.currency.exponent()));
+        let (units, fraction) = (magnitude / scale, magnitude % scale);
+        format!("{sign}{units}.{fraction:0width$}")
+    }
+
+    /// Sum of two amounts; `None` when the currencies differ or on overflow.
+    pub fn checked_add(self, other: Money) -> Option<Money> {
+        self.combine(other, i64::checked_add)
+    }
+
+    /// Difference of two amounts; `None` when the currencies differ or on overflow.
+    pub fn checked_sub(self, other: Money) -> Option<Money> {
+        self.combine(other, i64::checked_sub)
+    }
+
+    fn combine(self, other: Money, op: fn(i64, i64) -> Option<i64>) -> Option<Money> {
+        if self.currency != other.currency {
+            return None;
+        }
+        op(self.minor, other.minor).map(|minor| Money::from_minor(minor, self.currency))
+    }
+}
+
+/// The pro-rata share `amount × unused ÷ period`, rounded down so the shop
+/// never suggests more than the unused share. Computed in i128 (the product of
+/// two i64 always fits), `unused` clamped to `0..=period`; a non-positive
+/// period or amount gives 0, since there is nothing meaningful to share.
+pub fn pro_rata(amount_minor: i64, unused_secs: i64, period_secs: i64) -> i64 {
+    if amount_minor <= 0 || period_secs <= 0 {
+        return 0;
+    }
+    let unused = unused_secs.clamp(0, period_secs);
+    let share = i128::from(amount_minor) * i128::from(unused) / i128::from(period_secs);
+    // unused ≤ period, so share ≤ amount and always fits back into i64.
+    i64::try_from(share).unwrap_or(amount_minor)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cur(code: &str) -> Currency {
+        Currency::parse(code).unwrap()
+    }
+
+    fn eur(minor: i64) -> Money {
+        Money::from_minor(minor, cur("EUR"))
+    }
+
+    #[test]
+    fn parses_plain_decimals() {
+        #[rustfmt::skip]
+        let cases = [
+            ("1.50", "EUR", 150),          ("1.5", "EUR", 150),
+            ("12", "EUR", 1200),           ("0", "EUR", 0),
+            ("-0.00", "EUR", 0),           ("-0.05", "EUR", -5),
+            (" 7.25\n", "eur", 725),       ("007.10", "EUR", 710),
+            ("100", "JPY", 100),           ("-3", "JPY", -3),
+            ("1.234", "KWD", 1234),        ("1.2", "KWD", 1200),
+            ("92233720368547758.07", "EUR", i64::MAX),
+            ("-92233720368547758.08", "EUR", i64::MIN),
+            ("9223372036854775807", "JPY", i64::MAX),
+            ("-9223372036854775.808", "KWD", i64::MIN),
+        ];
+        for (amount, code, minor) in cases {
+            let m = Money::parse(amount, code).unwrap();
+            assert_eq!((m.minor(), m.currency()), (minor, cur(code)), "{amount:?}");
+        }
+    }
+
+    #[test]
+    fn rejects_malformed_strings() {
+        let cases = [
+            "", "  ", "-", ".5", "-.5", "1.", "1.2.3", "+1", "--1", "1-", "1e2", "1E2", "1 000",
+            "1,000", "1,5", "- 1", "1 .5", "0x10", "١٢", "NaN", "inf", "€1",
+        ];
+        for amount in cases {
+            let got = Money::parse(amount, "EUR");
+            assert_eq!(got, Err(MoneyError::Malformed), "{amount:?}");
+        }
+    }
+
+    #[test]
+    fn rejects_extra_decimals_overflow_and_unknown_currency() {
+        let too_many = |currency, max| MoneyError::TooManyDecimals { currency, max };
+        let unknown = || MoneyError::UnknownCurrency("ABC".into());
+        let nines = "9".repeat(200);
+        #[rustfmt::skip]
+        let cases = [
+            ("1.005", "EUR", too_many("EUR", 2)),  ("1.000", "EUR", too_many("EUR", 2)),
+            ("1.5", "JPY", too_many("JPY", 0)),    ("100.0", "JPY", too_many("JPY", 0)),
+            ("1.2345", "KWD", too_many("KWD", 3)), ("1", "ABC", unknown()), ("x", "ABC", unknown()),
+            ("92233720368547758.08", "EUR", MoneyError::Overflow),
+            ("-92233720368547758.09", "EUR", MoneyError::Overflow),
+            ("99999999999999999999.99", "EUR", MoneyError::Overflow),
+            ("9223372036854775808", "JPY", MoneyError::Overflow),
+            (nines.as_str(), "JPY", MoneyError::Overflow),
+        ];
+        for (amount, code, err) in cases {
+            assert_eq!(Money::parse(amount, code), Err(err), "{amount:?} {code}");
+        }
+    }
+
+    #[test]
+    fn formats_exact_decimals_and_round_trips() {
+        #[rustfmt::skip]
+        let cases = [
+            (1250, "EUR", "12.50"),  (-5, "EUR", "-0.05"),   (0, "EUR", "0.00"),
+            (100, "EUR", "1.00"),    (-100, "EUR", "-1.00"), (7, "JPY", "7"),
+            (-7, "JPY", "-7"),       (1234, "KWD", "1.234"), (5, "KWD", "0.005"),
+            (i64::MAX, "EUR", "92233720368547758.07"),
+            (i64::MIN, "EUR", "-92233720368547758.08"),
+            (i64::MIN, "JPY", "-9223372036854775808"),
+            (i64::MIN, "KWD", "-9223372036854775.808"),
+        ];
+        for (minor, code, want) in cases {
+            let m = Money::from_minor(minor, cur(code));
+            assert_eq!(m.to_decimal_string(), want, "{minor} {code}");
+            assert_eq!(Money::parse(want, code), Ok(m), "{want}");
+        }
+    }
+
+    #[test]
+    fn sign_and_checked_arithmetic() {
+        let usd = Money::from_minor(1, cur("USD"));
+        let cases = [
+            (eur(150).checked_add(eur(25)), Some(eur(175))),
+            (eur(150).checked_sub(eur(200)), Some(eur(-50))),
+            (eur(1).checked_add(usd), None),
+            (eur(1).checked_sub(usd), None),
+            (eur(i64::MAX).checked_add(eur(1)), None),
+            (eur(i64::MAX).checked_add(eur(0)), Some(eur(i64::MAX))),
+            (eur(i64::MIN).checked_sub(eur(1)), None),
+            (eur(0).checked_sub(eur(i64::MIN)), None),
+        ];
+        for (i, (got, want)) in cases.into_iter().enumerate() {
+            assert_eq!(got, want, "case {i}");
+        }
+        for (minor, positive) in [(1, true), (i64::MAX, true), (0, false), (-1, false)] {
+            assert_eq!(eur(minor).is_positive(), positive, "{minor}");
+        }
+    }
+
+    #[test]
+    fn pro_rata_rounds_down_and_clamps() {
+        let (day, month) = (86_400, 30 * 86_400);
+        #[rustfmt::skip]
+        let cases = [
+            (1000, 15 * day, month, 500),     (999, 1, 2, 499),       (1, 1, 3, 0),
+            (2, 2, 3, 1),                     (1000, 0, month, 0),    (1000, -5, month, 0),
+            (1000, month, month, 1000),       (1000, month + 1, month, 1000),
+            (1000, i64::MAX, month, 1000),    (1000, i64::MIN, month, 0),
+            (1000, 10, 0, 0),                 (1000, 10, -1, 0),      (1000, 10, i64::MIN, 0),
+            (0, 10, 20, 0),                   (-1000, 10, 20, 0),     (i64::MIN, 10, 20, 0),
+            (i64::MAX, i64::MAX - 1, i64::MAX, i64::MAX - 1),
+            (i64::MAX, i64::MAX, i64::MAX, i64::MAX),
+            (i64::MAX, 1, i64::MAX, 1),
+        ];
+        for (amount, unused, period, want) in cases {
+            let got = pro_rata(amount, unused, period);
+            assert_eq!(got, want, "{amount} × {unused} ÷ {period}");
+        }
+    }
+
+    #[test]
+    fn errors_read_as_sentences() {
+        let too_many = |currency, max| MoneyError::TooManyDecimals { currency, max };
+        #[rustfmt::skip]
+        let cases = [
+            (MoneyError::UnknownCurrency("ABC".into()), "\"ABC\" is not a supported currency code"),
+            (MoneyError::Malformed, "the amount must be a plain decimal number such as 12.50"),
+            (too_many("EUR", 2), "EUR amounts allow at most 2 decimal places"),
+            (too_many("JPY", 0), "JPY amounts cannot have decimal places"),
+            (MoneyError::Overflow, "the amount is too large"),
+        ];
+        for (err, want) in cases {
+            assert_eq!(err.to_string(), want);
+        }
+    }
+}
