@@ -1,10 +1,11 @@
 //! Typed settings, read once at start from the environment (and `.env`).
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use rand::RngCore;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::{ExposeSecret, SecretBox, SecretString};
 
 /// The embedded default database: a SQLite file in `data/`.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/refund-desk.sqlite?mode=rwc";
@@ -20,6 +21,8 @@ pub struct Settings {
     pub log_format: LogFormat,
     pub environment: Environment,
     pub db_max_connections: u32,
+    /// AES-256 key for activation credentials at rest.
+    pub credentials_key: Arc<SecretBox<[u8; 32]>>,
 }
 
 #[derive(Clone, Debug)]
@@ -80,6 +83,9 @@ pub struct ConfigArgs {
     pub environment: Environment,
     #[arg(long, env = "DB_MAX_CONNECTIONS", default_value_t = 10, global = true)]
     pub db_max_connections: u32,
+    /// 32 bytes as 64 hex characters.
+    #[arg(long, env = "CREDENTIALS_KEY", hide_env_values = true, global = true)]
+    pub credentials_key: Option<String>,
 }
 
 /// A configuration the server refuses to start with.
@@ -111,6 +117,19 @@ impl ConfigArgs {
                 ))
             }
         };
+        let credentials_key = match self.credentials_key {
+            Some(k) => k,
+            None if self.database_url == DEFAULT_DATABASE_URL => {
+                load_or_create_secret(&data_dir().join("credentials-key"))?
+            }
+            None => {
+                return Err(ConfigError(
+                    "CREDENTIALS_KEY must be set (64 hex characters) when DATABASE_URL is not the SQLite default"
+                        .into(),
+                ))
+            }
+        };
+        let credentials_key = parse_key(&credentials_key)?;
         if secret.len() < MIN_SECRET_BYTES {
             return Err(ConfigError(format!(
                 "JWT_SECRET is too short: at least {MIN_SECRET_BYTES} bytes are required"
@@ -137,6 +156,7 @@ impl ConfigArgs {
             log_format: self.log_format,
             environment: self.environment,
             db_max_connections: self.db_max_connections,
+            credentials_key: Arc::new(credentials_key),
         })
     }
 }
@@ -145,6 +165,24 @@ impl JwtSettings {
     pub fn secret_bytes(&self) -> &[u8] {
         self.secret.expose_secret().as_bytes()
     }
+}
+
+/// Parses a 256-bit key written as 64 hex characters; refuses anything else,
+/// including a key of one repeated byte (a placeholder, not a secret).
+pub fn parse_key(hex: &str) -> Result<SecretBox<[u8; 32]>, ConfigError> {
+    let hex = hex.trim();
+    let bad = || ConfigError("CREDENTIALS_KEY must be 64 hex characters (32 random bytes)".into());
+    if hex.len() != 64 || !hex.is_ascii() {
+        return Err(bad());
+    }
+    let mut key = [0u8; 32];
+    for (i, byte) in key.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).map_err(|_| bad())?;
+    }
+    if key.iter().all(|b| *b == key[0]) {
+        return Err(ConfigError("CREDENTIALS_KEY is not random".into()));
+    }
+    Ok(SecretBox::new(Box::new(key)))
 }
 
 fn data_dir() -> PathBuf {
@@ -159,7 +197,7 @@ fn load_or_create_secret(path: &Path) -> Result<String, ConfigError> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(io_err)?;
     }
-    let mut bytes = [0u8; 48];
+    let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     write_private(path, &secret).map_err(io_err)?;
@@ -215,8 +253,16 @@ mod tests {
         config: ConfigArgs,
     }
 
+    const KEY: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+
     fn args(extra: &[&str]) -> ConfigArgs {
-        let mut argv = vec!["test", "--database-url", "postgres://x/y"];
+        let mut argv = vec![
+            "test",
+            "--database-url",
+            "postgres://x/y",
+            "--credentials-key",
+            KEY,
+        ];
         argv.extend_from_slice(extra);
         Wrapper::parse_from(argv).config
     }
@@ -229,5 +275,19 @@ mod tests {
             .into_settings()
             .unwrap();
         assert_eq!(ok.jwt.ttl, Duration::from_secs(3600));
+    }
+
+    #[test]
+    fn credentials_keys_must_be_32_random_bytes() {
+        assert_eq!(parse_key(KEY).unwrap().expose_secret()[31], 0x1f);
+        for bad in [
+            "",
+            "abc",
+            &"0".repeat(64),
+            &"zz".repeat(32),
+            &"a".repeat(66),
+        ] {
+            assert!(parse_key(bad).is_err(), "{bad}");
+        }
     }
 }
