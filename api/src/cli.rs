@@ -72,7 +72,7 @@ pub async fn run(cli: Cli) -> Result<(), StartupError> {
             if demo {
                 let logins = service::demo::ensure_demo_staff(app.db())
                     .await
-                    .map_err(|e| e.message())?;
+                    .map_err(|e| e.describe())?;
                 println!(
                     "Demo staff accounts (password for all: {}):",
                     service::demo::DEMO_PASSWORD
@@ -100,10 +100,10 @@ pub async fn run(cli: Cli) -> Result<(), StartupError> {
             let db = service::db::connect(&settings.database_url, 1).await?;
             Migrator::up(&db, None).await?;
             let new = service::staff::NewStaff::parse(&email, &name, &password, &roles)
-                .map_err(|e| e.message())?;
+                .map_err(|e| e.describe())?;
             let created = service::staff::create(&db, &RequestContext::system(), new)
                 .await
-                .map_err(|e| e.message())?;
+                .map_err(|e| e.describe())?;
             println!("created staff {} ({})", created.email, created.id);
         }
         Command::ExportSchema => unreachable!("handled above"),

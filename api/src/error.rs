@@ -67,6 +67,15 @@ impl AppError {
         }
     }
 
+    /// The message, plus the cause chain of an internal error: for logs and
+    /// the CLI, never for GraphQL clients.
+    pub fn describe(&self) -> String {
+        match self {
+            AppError::Internal(cause) => format!("internal error: {}", error_chain(cause.as_ref())),
+            other => other.message(),
+        }
+    }
+
     pub fn code(&self) -> &'static str {
         match self {
             AppError::Unauthenticated => code::UNAUTHENTICATED,

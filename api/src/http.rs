@@ -7,7 +7,6 @@ use std::time::{Duration, Instant};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
-use async_graphql::dataloader::DataLoader;
 use async_graphql::http::{playground_source, GraphQLPlaygroundConfig};
 use async_graphql::parser::types::OperationType;
 use async_graphql::{ErrorExtensionValues, ServerError};
@@ -20,7 +19,7 @@ use crate::auth::AuthState;
 use crate::config::{Environment, Settings};
 use crate::error::{code, AppError};
 use crate::graphql::context::RequestId;
-use crate::graphql::loaders::StaffLoader;
+use crate::graphql::loaders;
 use crate::graphql::AppSchema;
 use crate::metrics::Metrics;
 use crate::service;
@@ -253,10 +252,7 @@ async fn execute(req: &HttpRequest, gql: async_graphql::Request, state: &AppStat
     let rid = request_id(req);
     let response = match authenticate(req, state).await {
         Ok(auth) => {
-            let gql = gql
-                .data(auth)
-                .data(rid.clone())
-                .data(DataLoader::new(StaffLoader(state.db.clone()), tokio::spawn));
+            let gql = loaders::register(gql.data(auth).data(rid.clone()), &state.db);
             state.schema.execute(gql).await
         }
         Err(err) => {

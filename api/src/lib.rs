@@ -8,6 +8,7 @@ pub mod error;
 pub mod graphql;
 pub mod http;
 pub mod metrics;
+pub mod secrets;
 pub mod service;
 pub mod startup;
 pub mod telemetry;

@@ -12,6 +12,7 @@ use crate::config::Settings;
 use crate::graphql::{schema_builder, AppSchema};
 use crate::http::{self, AppState};
 use crate::metrics::Metrics;
+use crate::secrets::CredentialCipher;
 use crate::service;
 
 /// Seconds in-flight requests get to finish after SIGTERM/SIGINT.
@@ -72,7 +73,8 @@ fn build_schema(
     db: DatabaseConnection,
     tokens: Arc<TokenService>,
 ) -> AppSchema {
-    let mut builder = schema_builder().data(db).data(tokens);
+    let cipher = Arc::new(CredentialCipher::new(&settings.credentials_key));
+    let mut builder = schema_builder().data(db).data(tokens).data(cipher);
     if settings.environment == crate::config::Environment::Production {
         builder = builder.disable_introspection().disable_suggestions();
     }

@@ -43,7 +43,15 @@ pub mod roles {
 
     pub const ADMIN: &[Role] = &[Admin];
     pub const AUDIT_READERS: &[Role] = &[Admin, Analyst];
-    pub const STAFF_READERS: &[Role] = &[Admin, RefundManager, Finance, SupportAgent, Analyst];
+    pub const ORDER_READERS: &[Role] = &[
+        Admin,
+        RefundManager,
+        Finance,
+        SupportAgent,
+        Analyst,
+        Integration,
+    ];
+    pub const CLAIM_READERS: &[Role] = &[Admin, RefundManager, Finance, SupportAgent, Analyst];
     pub const ORDER_WRITERS: &[Role] = &[Admin, SupportAgent, Integration];
     pub const CLAIM_HANDLERS: &[Role] = &[Admin, RefundManager, SupportAgent];
     pub const DECIDERS: &[Role] = &[Admin, RefundManager];

@@ -25,3 +25,150 @@ impl Loader<Uuid> for StaffLoader {
         Ok(rows.into_iter().map(|s| (s.id, s)).collect())
     }
 }
+
+/// Rows of any table keyed by their own id.
+macro_rules! by_id_loader {
+    ($(#[$meta:meta])* $name:ident, $module:ident) => {
+        $(#[$meta])*
+        pub struct $name(pub DatabaseConnection);
+
+        impl Loader<Uuid> for $name {
+            type Value = entity::$module::Model;
+            type Error = Arc<DbErr>;
+
+            async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+                let rows = entity::$module::Entity::find()
+                    .filter(entity::$module::Column::Id.is_in(keys.iter().copied()))
+                    .all(&self.0)
+                    .await
+                    .map_err(Arc::new)?;
+                Ok(rows.into_iter().map(|r| (r.id, r)).collect())
+            }
+        }
+    };
+}
+
+by_id_loader!(
+    /// Customers by id.
+    CustomerLoader,
+    customer
+);
+by_id_loader!(
+    /// Orders by id.
+    OrderLoader,
+    order
+);
+
+/// The activation of each order (at most one).
+pub struct ActivationByOrderLoader(pub DatabaseConnection);
+
+impl Loader<Uuid> for ActivationByOrderLoader {
+    type Value = entity::activation::Model;
+    type Error = Arc<DbErr>;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let rows = entity::activation::Entity::find()
+            .filter(entity::activation::Column::OrderId.is_in(keys.iter().copied()))
+            .all(&self.0)
+            .await
+            .map_err(Arc::new)?;
+        Ok(rows.into_iter().map(|r| (r.order_id, r)).collect())
+    }
+}
+
+/// Contacts of each customer, oldest first.
+pub struct ContactsByCustomerLoader(pub DatabaseConnection);
+
+impl Loader<Uuid> for ContactsByCustomerLoader {
+    type Value = Vec<entity::customer_contact::Model>;
+    type Error = Arc<AppErrorShared>;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let rows = crate::service::contacts::of_customers(&self.0, keys)
+            .await
+            .map_err(shared)?;
+        let mut out: HashMap<Uuid, Self::Value> = HashMap::new();
+        for r in rows {
+            out.entry(r.customer_id).or_default().push(r);
+        }
+        Ok(out)
+    }
+}
+
+/// Refunded and refundable figures of each order, in two grouped queries.
+pub struct OrderMoneyLoader(pub DatabaseConnection);
+
+impl Loader<Uuid> for OrderMoneyLoader {
+    type Value = crate::service::orders::OrderMoney;
+    type Error = Arc<AppErrorShared>;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        crate::service::orders::money_of(&self.0, keys)
+            .await
+            .map_err(shared)
+    }
+}
+
+/// A loader failure, shareable between the fields that waited on it. The
+/// cause was already logged when the service produced it.
+#[derive(Debug)]
+pub struct AppErrorShared(pub String);
+
+impl std::fmt::Display for AppErrorShared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for AppErrorShared {}
+
+/// Logs the cause once, then shares the failure with every waiting field.
+fn shared(e: crate::error::AppError) -> Arc<AppErrorShared> {
+    tracing::error!(cause = %e.describe(), "loader failed");
+    Arc::new(AppErrorShared(e.message()))
+}
+
+/// Loads one value through the request's loader of type `L`.
+pub async fn load<L>(
+    ctx: &async_graphql::Context<'_>,
+    key: Uuid,
+) -> async_graphql::Result<Option<L::Value>>
+where
+    L: Loader<Uuid>,
+    L::Error: std::error::Error + Send + Sync + 'static,
+{
+    let loader = ctx.data_unchecked::<async_graphql::dataloader::DataLoader<L>>();
+    loader
+        .load_one(key)
+        .await
+        .map_err(|e| crate::error::AppError::internal(e).into())
+}
+
+/// Every loader of a request, created fresh per request (their caches must
+/// never outlive it).
+pub fn register(req: async_graphql::Request, db: &DatabaseConnection) -> async_graphql::Request {
+    req.data(async_graphql::dataloader::DataLoader::new(
+        StaffLoader(db.clone()),
+        tokio::spawn,
+    ))
+    .data(async_graphql::dataloader::DataLoader::new(
+        CustomerLoader(db.clone()),
+        tokio::spawn,
+    ))
+    .data(async_graphql::dataloader::DataLoader::new(
+        OrderLoader(db.clone()),
+        tokio::spawn,
+    ))
+    .data(async_graphql::dataloader::DataLoader::new(
+        ActivationByOrderLoader(db.clone()),
+        tokio::spawn,
+    ))
+    .data(async_graphql::dataloader::DataLoader::new(
+        ContactsByCustomerLoader(db.clone()),
+        tokio::spawn,
+    ))
+    .data(async_graphql::dataloader::DataLoader::new(
+        OrderMoneyLoader(db.clone()),
+        tokio::spawn,
+    ))
+}

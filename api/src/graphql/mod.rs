@@ -1,9 +1,13 @@
 //! The GraphQL schema: one file per area, merged here.
 
+pub mod activations;
 pub mod audit;
 pub mod connection;
 pub mod context;
+pub mod customers;
 pub mod loaders;
+pub mod money;
+pub mod orders;
 pub mod scalars;
 pub mod staff;
 
@@ -17,10 +21,20 @@ pub const MAX_COMPLEXITY: usize = 2_000;
 pub const MAX_DIRECTIVES: usize = 10;
 
 #[derive(MergedObject, Default)]
-pub struct Query(staff::StaffQuery, audit::AuditQuery);
+pub struct Query(
+    staff::StaffQuery,
+    audit::AuditQuery,
+    customers::CustomerQuery,
+    orders::OrderQueryRoot,
+);
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(staff::StaffMutation);
+pub struct Mutation(
+    staff::StaffMutation,
+    customers::CustomerMutation,
+    orders::OrderMutation,
+    activations::ActivationMutation,
+);
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 

@@ -1,6 +1,5 @@
 //! Staff accounts and login.
 
-use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, InputObject, Object, Result, SimpleObject, ID};
 use uuid::Uuid;
 
@@ -8,7 +7,7 @@ use entity::staff;
 
 use super::connection::{connection_from, PageConnection};
 use super::context::{db, page_request, parse_id, principal, request_context};
-use super::loaders::StaffLoader;
+use super::loaders::{load, StaffLoader};
 use super::scalars::Timestamp;
 use crate::auth::guard::roles;
 use crate::auth::jwt::TokenService;
@@ -45,9 +44,7 @@ impl Staff {
 /// Loads the staff member behind an optional foreign key, batched.
 pub async fn load_staff(ctx: &Context<'_>, id: Option<Uuid>) -> Result<Option<Staff>> {
     let Some(id) = id else { return Ok(None) };
-    let loader = ctx.data_unchecked::<DataLoader<StaffLoader>>();
-    let found = loader.load_one(id).await.map_err(AppError::internal)?;
-    Ok(found.map(Staff))
+    Ok(load::<StaffLoader>(ctx, id).await?.map(Staff))
 }
 
 #[derive(SimpleObject)]

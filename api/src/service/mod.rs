@@ -1,10 +1,15 @@
 //! All database work. Every write runs in one explicit transaction together
 //! with its audit entry, so a failure leaves no trace.
 
+pub mod activations;
 pub mod audit;
+pub mod contacts;
+pub mod customers;
 pub mod db;
 pub mod demo;
+pub mod orders;
 pub mod page;
+pub mod sql;
 pub mod staff;
 
 use uuid::Uuid;

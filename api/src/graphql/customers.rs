@@ -1,0 +1,216 @@
+//! Customers and their contacts.
+
+use async_graphql::{Context, InputObject, Object, Result, ID};
+
+use entity::{customer, customer_contact};
+
+use super::connection::{connection_from, PageConnection};
+use super::context::{db, page_request, parse_id, principal, request_context};
+use super::loaders::{load, ContactsByCustomerLoader, CustomerLoader, OrderLoader};
+use super::orders::Order;
+use super::scalars::Timestamp;
+use super::staff::{load_staff, Staff};
+use crate::auth::guard::roles;
+use crate::auth::RoleGuard;
+use crate::domain::email::mask_email;
+use crate::domain::enums::{parse_stored, ContactChannel};
+use crate::domain::phone::mask_phone;
+use crate::domain::{Email, Role};
+use crate::error::AppError;
+use crate::service::{self, orders::OrderQuery};
+
+/// Roles that see customers' email and phone unmasked (everyone who may read
+/// customers except ANALYST).
+const UNMASKED: &[Role] = &[
+    Role::Admin,
+    Role::RefundManager,
+    Role::Finance,
+    Role::SupportAgent,
+    Role::Integration,
+];
+
+fn sees_unmasked(ctx: &Context<'_>) -> bool {
+    principal(ctx).is_ok_and(|p| p.has_any(UNMASKED))
+}
+
+pub struct Customer(pub customer::Model);
+
+#[Object]
+impl Customer {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// Masked (`j***@example.com`) for ANALYST.
+    async fn email(&self, ctx: &Context<'_>) -> String {
+        if sees_unmasked(ctx) {
+            self.0.email.clone()
+        } else {
+            mask_email(&self.0.email)
+        }
+    }
+    async fn name(&self) -> Option<&str> {
+        self.0.name.as_deref()
+    }
+    /// Masked for ANALYST.
+    async fn phone(&self, ctx: &Context<'_>) -> Option<String> {
+        let phone = self.0.phone.as_deref()?;
+        Some(if sees_unmasked(ctx) {
+            phone.to_string()
+        } else {
+            mask_phone(phone)
+        })
+    }
+    async fn restricted(&self) -> bool {
+        self.0.restricted
+    }
+    async fn restriction_reason(&self) -> Option<&str> {
+        self.0.restriction_reason.as_deref()
+    }
+    async fn created_at(&self) -> Timestamp {
+        self.0.created_at.into()
+    }
+    /// The customer's orders, newest first.
+    async fn orders(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> Result<PageConnection<Order>> {
+        let page = page_request(first, after, None, None)?;
+        let filter = OrderQuery {
+            customer_id: Some(self.0.id),
+            ..Default::default()
+        };
+        let rows = service::orders::list(db(ctx), &filter, &page).await?;
+        Ok(connection_from(rows, |o| o.id, Order))
+    }
+    /// Logged contacts, oldest first.
+    async fn contacts(&self, ctx: &Context<'_>) -> Result<Vec<CustomerContact>> {
+        Ok(load::<ContactsByCustomerLoader>(ctx, self.0.id)
+            .await?
+            .unwrap_or_default()
+            .into_iter()
+            .map(CustomerContact)
+            .collect())
+    }
+}
+
+pub struct CustomerContact(pub customer_contact::Model);
+
+#[Object]
+impl CustomerContact {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    async fn customer(&self, ctx: &Context<'_>) -> Result<Customer> {
+        load::<CustomerLoader>(ctx, self.0.customer_id)
+            .await?
+            .map(Customer)
+            .ok_or_else(|| AppError::internal("contact without customer").into())
+    }
+    async fn order(&self, ctx: &Context<'_>) -> Result<Option<Order>> {
+        let Some(id) = self.0.order_id else {
+            return Ok(None);
+        };
+        Ok(load::<OrderLoader>(ctx, id).await?.map(Order))
+    }
+    async fn channel(&self) -> Result<ContactChannel> {
+        Ok(parse_stored(&self.0.channel)?)
+    }
+    async fn summary(&self) -> &str {
+        &self.0.summary
+    }
+    async fn contacted_at(&self) -> Timestamp {
+        self.0.contacted_at.into()
+    }
+    async fn logged_by(&self, ctx: &Context<'_>) -> Result<Option<Staff>> {
+        load_staff(ctx, self.0.logged_by).await
+    }
+}
+
+#[derive(Default)]
+pub struct CustomerQuery;
+
+#[Object]
+impl CustomerQuery {
+    #[graphql(guard = "RoleGuard::any(roles::ORDER_READERS)")]
+    async fn customer(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Customer>> {
+        let id = parse_id(&id)?;
+        Ok(service::customers::find(db(ctx), id).await?.map(Customer))
+    }
+
+    #[graphql(guard = "RoleGuard::any(roles::ORDER_READERS)")]
+    async fn customer_by_email(
+        &self,
+        ctx: &Context<'_>,
+        email: String,
+    ) -> Result<Option<Customer>> {
+        let Ok(email) = Email::parse(&email) else {
+            return Ok(None);
+        };
+        Ok(service::customers::find_by_email(db(ctx), &email)
+            .await?
+            .map(Customer))
+    }
+
+    /// Newest first; `search` matches email or name, case-insensitively.
+    #[graphql(guard = "RoleGuard::any(roles::ORDER_READERS)")]
+    async fn customers(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        search: Option<String>,
+    ) -> Result<PageConnection<Customer>> {
+        let page = page_request(first, after, None, None)?;
+        let rows = service::customers::list(db(ctx), search.as_deref(), &page).await?;
+        Ok(connection_from(rows, |c| c.id, Customer))
+    }
+}
+
+#[derive(InputObject)]
+pub struct LogContactInput {
+    customer_id: ID,
+    order_id: Option<ID>,
+    channel: ContactChannel,
+    summary: String,
+    contacted_at: Option<Timestamp>,
+}
+
+#[derive(Default)]
+pub struct CustomerMutation;
+
+#[Object]
+impl CustomerMutation {
+    /// Records that the customer contacted the shop (evidence of prior contact).
+    #[graphql(guard = "RoleGuard::any(roles::CLAIM_HANDLERS)")]
+    async fn log_contact(
+        &self,
+        ctx: &Context<'_>,
+        input: LogContactInput,
+    ) -> Result<CustomerContact> {
+        let new = service::contacts::NewContact {
+            customer_id: parse_id(&input.customer_id)?,
+            order_id: input.order_id.as_ref().map(parse_id).transpose()?,
+            channel: input.channel,
+            summary: input.summary,
+            contacted_at: input.contacted_at.map(|t| t.0),
+        };
+        let model = service::contacts::log(db(ctx), &request_context(ctx), new).await?;
+        Ok(CustomerContact(model))
+    }
+
+    /// Lets a restricted customer order again (ADMIN, note required).
+    #[graphql(guard = "RoleGuard::any(roles::ADMIN)")]
+    async fn lift_customer_restriction(
+        &self,
+        ctx: &Context<'_>,
+        customer_id: ID,
+        note: String,
+    ) -> Result<Customer> {
+        let id = parse_id(&customer_id)?;
+        let model =
+            service::customers::lift_restriction(db(ctx), &request_context(ctx), id, &note).await?;
+        Ok(Customer(model))
+    }
+}

@@ -1,0 +1,66 @@
+//! Money on the wire: `Decimal` strings, never floats.
+
+use async_graphql::{
+    InputObject, InputValueError, InputValueResult, Scalar, ScalarType, SimpleObject, Value,
+};
+
+use crate::domain::{Currency, Money};
+use crate::error::{AppError, AppResult};
+
+/// `Decimal`: a JSON string holding a plain decimal ("12.50"). Numbers are
+/// refused: a JSON number may already have been rounded by a float parser.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Decimal(pub String);
+
+#[Scalar(name = "Decimal")]
+impl ScalarType for Decimal {
+    fn parse(value: Value) -> InputValueResult<Self> {
+        match value {
+            Value::String(s) => Ok(Decimal(s)),
+            other => Err(InputValueError::custom(format!(
+                "Decimal must be a string such as \"12.50\", got {other}"
+            ))),
+        }
+    }
+
+    fn to_value(&self) -> Value {
+        Value::String(self.0.clone())
+    }
+}
+
+#[derive(SimpleObject, Clone, Debug)]
+#[graphql(name = "Money")]
+pub struct MoneyObject {
+    pub amount: Decimal,
+    pub currency: String,
+}
+
+impl From<Money> for MoneyObject {
+    fn from(m: Money) -> Self {
+        MoneyObject {
+            amount: Decimal(m.to_decimal_string()),
+            currency: m.currency().code().to_string(),
+        }
+    }
+}
+
+/// Builds the output for a stored amount; an unknown stored currency is a bug.
+pub fn money(minor: i64, currency: &str) -> AppResult<MoneyObject> {
+    let c = Currency::parse(currency).map_err(AppError::internal)?;
+    Ok(Money::from_minor(minor, c).into())
+}
+
+#[derive(InputObject, Clone, Debug)]
+pub struct MoneyInput {
+    pub amount: Decimal,
+    pub currency: String,
+}
+
+impl TryFrom<MoneyInput> for Money {
+    type Error = AppError;
+
+    fn try_from(input: MoneyInput) -> AppResult<Money> {
+        Money::parse(&input.amount.0, &input.currency)
+            .map_err(|e| AppError::bad_input(e.to_string()))
+    }
+}

@@ -1,0 +1,448 @@
+//! Orders: idempotent ingest from the storefront, payment, listing.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Query;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    EntityTrait, FromQueryResult, IntoActiveModel, QueryFilter, QuerySelect,
+};
+use serde_json::json;
+use uuid::Uuid;
+
+use entity::{chargeback, customer, order, payout};
+
+use super::db::begin_write;
+use super::page::{fetch_page, SortOrder};
+use super::sql::sum_i64;
+use super::{audit, customers, new_id, now, RequestContext};
+use crate::domain::enums::{OrderStatus, PaymentMethod};
+use crate::domain::page::{Page, PageRequest};
+use crate::domain::{Devices, Email, Money, Phone, PlanMonths};
+use crate::error::{AppError, AppResult};
+
+/// How far ahead of our clock a client timestamp may be (clock skew).
+pub const CLOCK_SKEW: chrono::Duration = chrono::Duration::minutes(5);
+
+/// A validated order from the storefront.
+#[derive(Debug, Clone)]
+pub struct NewOrder {
+    pub number: String,
+    pub customer_email: Email,
+    pub customer_name: Option<String>,
+    pub customer_phone: Option<Phone>,
+    pub plan_months: PlanMonths,
+    pub devices: Devices,
+    pub total: Money,
+    pub payment_method: PaymentMethod,
+    pub payment_reference: Option<String>,
+    pub placed_at: DateTime<Utc>,
+    pub paid_at: Option<DateTime<Utc>>,
+}
+
+/// Trims an optional text field; empty becomes `None`; longer than `max` is refused.
+pub fn optional_text(value: Option<String>, field: &str, max: usize) -> AppResult<Option<String>> {
+    match value
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+    {
+        Some(v) if v.chars().count() > max => Err(AppError::bad_input(format!(
+            "{field} must be at most {max} characters"
+        ))),
+        Some(v) if v.chars().any(char::is_control) => Err(AppError::bad_input(format!(
+            "{field} must not contain control characters"
+        ))),
+        other => Ok(other),
+    }
+}
+
+/// Refuses timestamps ahead of our clock (beyond skew).
+pub fn not_in_future(t: DateTime<Utc>, field: &str) -> AppResult<()> {
+    if t > chrono::Utc::now() + CLOCK_SKEW {
+        return Err(AppError::bad_input(format!(
+            "{field} must not be in the future"
+        )));
+    }
+    Ok(())
+}
+
+impl NewOrder {
+    /// Checks the cross-field rules (each field is already a validated type).
+    pub fn validate(&self) -> AppResult<()> {
+        if self.number.is_empty()
+            || self.number.chars().count() > 64
+            || self
+                .number
+                .chars()
+                .any(|c| c.is_control() || c.is_whitespace())
+        {
+            return Err(AppError::bad_input(
+                "number must be 1 to 64 characters without spaces",
+            ));
+        }
+        if !self.total.is_positive() {
+            return Err(AppError::bad_input("total must be greater than zero"));
+        }
+        not_in_future(self.placed_at, "placedAt")?;
+        if let Some(paid) = self.paid_at {
+            not_in_future(paid, "paidAt")?;
+            if paid < self.placed_at {
+                return Err(AppError::bad_input("paidAt must not be before placedAt"));
+            }
+        }
+        Ok(())
+    }
+
+    /// True when `existing` records this same order (a storefront retry). A
+    /// retry of the original request still matches after the order was paid.
+    fn matches(&self, existing: &order::Model, existing_email: &str) -> bool {
+        existing.number == self.number
+            && existing_email == self.customer_email.as_str()
+            && existing.plan_months == self.plan_months.get() as i32
+            && existing.devices == self.devices.get() as i32
+            && existing.total_minor == self.total.minor()
+            && existing.currency == self.total.currency().code()
+            && existing.payment_method == self.payment_method.as_str()
+            && existing.placed_at == self.placed_at
+            && (self.payment_reference.is_none()
+                || existing.payment_reference == self.payment_reference)
+            && (self.paid_at.is_none() || existing.paid_at == self.paid_at)
+    }
+}
+
+pub async fn find<C: ConnectionTrait>(conn: &C, id: Uuid) -> AppResult<Option<order::Model>> {
+    Ok(order::Entity::find_by_id(id).one(conn).await?)
+}
+
+pub async fn find_by_number<C: ConnectionTrait>(
+    conn: &C,
+    number: &str,
+) -> AppResult<Option<order::Model>> {
+    Ok(order::Entity::find()
+        .filter(order::Column::Number.eq(number.trim()))
+        .one(conn)
+        .await?)
+}
+
+/// Returns the existing order when `new` repeats it, CONFLICT when the number
+/// is taken by different data.
+async fn existing_same<C: ConnectionTrait>(
+    conn: &C,
+    new: &NewOrder,
+) -> AppResult<Option<order::Model>> {
+    let Some(existing) = find_by_number(conn, &new.number).await? else {
+        return Ok(None);
+    };
+    let email = customers::find(conn, existing.customer_id)
+        .await?
+        .map(|c| c.email)
+        .unwrap_or_default();
+    if new.matches(&existing, &email) {
+        Ok(Some(existing))
+    } else {
+        Err(AppError::Conflict(format!(
+            "order {} already exists with different data",
+            new.number
+        )))
+    }
+}
+
+/// Creates the order (and its customer), or returns the same order again when
+/// the storefront retries. Restricted customers are refused.
+#[tracing::instrument(skip(db, new), fields(number = %new.number))]
+pub async fn create(
+    db: &DatabaseConnection,
+    ctx: &RequestContext,
+    new: NewOrder,
+) -> AppResult<order::Model> {
+    new.validate()?;
+    if let Some(existing) = existing_same(db, &new).await? {
+        return Ok(existing);
+    }
+    let txn = begin_write(db).await?;
+    let customer = customers::upsert_for_order(
+        &txn,
+        &new.customer_email,
+        new.customer_name.as_deref(),
+        new.customer_phone.as_ref(),
+    )
+    .await?;
+    let at = now();
+    let status = if new.paid_at.is_some() {
+        OrderStatus::Paid
+    } else {
+        OrderStatus::Pending
+    };
+    let id = new_id();
+    let model = order::ActiveModel {
+        id: Set(id),
+        number: Set(new.number.clone()),
+        customer_id: Set(customer.id),
+        plan_months: Set(new.plan_months.get() as i32),
+        devices: Set(new.devices.get() as i32),
+        total_minor: Set(new.total.minor()),
+        currency: Set(new.total.currency().code().to_string()),
+        payment_method: Set(new.payment_method.as_str().to_string()),
+        payment_reference: Set(new.payment_reference.clone()),
+        status: Set(status.as_str().to_string()),
+        placed_at: Set(new.placed_at),
+        paid_at: Set(new.paid_at),
+        created_at: Set(at),
+        updated_at: Set(at),
+        lock_version: Set(1),
+    };
+    let inserted = order::Entity::insert(model)
+        .on_conflict_do_nothing_on([order::Column::Number])
+        .exec_without_returning(&txn)
+        .await?;
+    // Depending on the backend a skipped insert reports as Conflicted or as
+    // zero rows inserted.
+    if matches!(
+        inserted,
+        sea_orm::TryInsertResult::Conflicted | sea_orm::TryInsertResult::Inserted(0)
+    ) {
+        // A concurrent request won the race for this number.
+        txn.rollback().await?;
+        return existing_same(db, &new)
+            .await?
+            .ok_or_else(|| AppError::Conflict("the order number was taken concurrently".into()));
+    }
+    audit::record(
+        &txn,
+        ctx,
+        "order.create",
+        "order",
+        id,
+        json!({ "number": new.number, "customerId": customer.id, "total": new.total.minor(), "currency": new.total.currency().code() }),
+    )
+    .await?;
+    let created = order::Entity::find_by_id(id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| AppError::internal("order vanished after insert"))?;
+    txn.commit().await?;
+    Ok(created)
+}
+
+/// Locks the order row for the rest of the transaction (money-affecting
+/// changes serialize on it, across processes).
+pub async fn lock<C: ConnectionTrait>(conn: &C, id: Uuid) -> AppResult<order::Model> {
+    order::Entity::find_by_id(id)
+        .lock_exclusive()
+        .one(conn)
+        .await?
+        .ok_or(AppError::NotFound("order"))
+}
+
+/// PENDING → PAID.
+#[tracing::instrument(skip(db))]
+pub async fn mark_paid(
+    db: &DatabaseConnection,
+    ctx: &RequestContext,
+    id: Uuid,
+    paid_at: DateTime<Utc>,
+    payment_reference: Option<String>,
+) -> AppResult<order::Model> {
+    not_in_future(paid_at, "paidAt")?;
+    let txn = begin_write(db).await?;
+    let current = lock(&txn, id).await?;
+    if current.status != OrderStatus::Pending.as_str() {
+        return Err(AppError::InvalidTransition(format!(
+            "only PENDING orders can be marked paid (this one is {})",
+            current.status
+        )));
+    }
+    if paid_at < current.placed_at {
+        return Err(AppError::bad_input("paidAt must not be before placedAt"));
+    }
+    let version = current.lock_version;
+    let mut model = current.into_active_model();
+    model.status = Set(OrderStatus::Paid.as_str().to_string());
+    model.paid_at = Set(Some(paid_at));
+    if payment_reference.is_some() {
+        model.payment_reference = Set(payment_reference);
+    }
+    model.lock_version = Set(version + 1);
+    model.updated_at = Set(now());
+    let model = model.update(&txn).await?;
+    audit::record(
+        &txn,
+        ctx,
+        "order.mark_paid",
+        "order",
+        id,
+        json!({ "paidAt": paid_at }),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(model)
+}
+
+/// Filters of the `orders` query, validated.
+#[derive(Clone, Debug, Default)]
+pub struct OrderQuery {
+    pub status: Vec<OrderStatus>,
+    pub customer_email: Option<Email>,
+    pub number: Option<String>,
+    pub placed_from: Option<DateTime<Utc>>,
+    pub placed_to: Option<DateTime<Utc>>,
+    pub customer_id: Option<Uuid>,
+}
+
+/// Newest first.
+pub async fn list<C: ConnectionTrait>(
+    conn: &C,
+    filter: &OrderQuery,
+    page: &PageRequest,
+) -> AppResult<Page<order::Model>> {
+    let mut q = order::Entity::find();
+    if !filter.status.is_empty() {
+        q = q.filter(order::Column::Status.is_in(filter.status.iter().map(|s| s.as_str())));
+    }
+    if let Some(email) = &filter.customer_email {
+        q = q.filter(
+            order::Column::CustomerId.in_subquery(
+                Query::select()
+                    .column(customer::Column::Id)
+                    .from(customer::Entity)
+                    .and_where(customer::Column::Email.eq(email.as_str()))
+                    .to_owned(),
+            ),
+        );
+    }
+    if let Some(id) = filter.customer_id {
+        q = q.filter(order::Column::CustomerId.eq(id));
+    }
+    if let Some(n) = &filter.number {
+        q = q.filter(order::Column::Number.eq(n.trim()));
+    }
+    if let Some(t) = filter.placed_from {
+        q = q.filter(order::Column::PlacedAt.gte(t));
+    }
+    if let Some(t) = filter.placed_to {
+        q = q.filter(order::Column::PlacedAt.lt(t));
+    }
+    Ok(fetch_page(conn, q, order::Column::Id, SortOrder::NewestFirst, page).await?)
+}
+
+/// Money already spoken for on an order, by kind.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct OrderMoney {
+    /// SETTLED payouts.
+    pub settled: i64,
+    /// Payouts not FAILED/CANCELLED.
+    pub committed_payouts: i64,
+    /// Chargebacks OPEN or LOST.
+    pub committed_chargebacks: i64,
+}
+
+impl OrderMoney {
+    /// total − committed payouts − committed chargebacks, never below zero.
+    pub fn refundable(&self, total: i64) -> i64 {
+        total
+            .saturating_sub(self.committed_payouts)
+            .saturating_sub(self.committed_chargebacks)
+            .max(0)
+    }
+}
+
+#[derive(FromQueryResult)]
+struct SumRow {
+    order_id: Uuid,
+    status: String,
+    amount: i64,
+}
+
+/// The money figures of many orders in two grouped queries.
+pub async fn money_of<C: ConnectionTrait>(
+    conn: &C,
+    order_ids: &[Uuid],
+) -> AppResult<HashMap<Uuid, OrderMoney>> {
+    let backend = conn.get_database_backend();
+    let mut out: HashMap<Uuid, OrderMoney> = order_ids
+        .iter()
+        .map(|id| (*id, OrderMoney::default()))
+        .collect();
+    let payouts = payout::Entity::find()
+        .select_only()
+        .column(payout::Column::OrderId)
+        .column(payout::Column::Status)
+        .column_as(sum_i64(backend, payout::Column::AmountMinor), "amount")
+        .filter(payout::Column::OrderId.is_in(order_ids.iter().copied()))
+        .group_by(payout::Column::OrderId)
+        .group_by(payout::Column::Status)
+        .into_model::<SumRow>()
+        .all(conn)
+        .await?;
+    for row in payouts {
+        let m = out.entry(row.order_id).or_default();
+        match row.status.as_str() {
+            "SETTLED" => {
+                m.settled += row.amount;
+                m.committed_payouts += row.amount;
+            }
+            "FAILED" | "CANCELLED" => {}
+            _ => m.committed_payouts += row.amount,
+        }
+    }
+    let chargebacks = chargeback::Entity::find()
+        .select_only()
+        .column(chargeback::Column::OrderId)
+        .column(chargeback::Column::Status)
+        .column_as(sum_i64(backend, chargeback::Column::AmountMinor), "amount")
+        .filter(chargeback::Column::OrderId.is_in(order_ids.iter().copied()))
+        .group_by(chargeback::Column::OrderId)
+        .group_by(chargeback::Column::Status)
+        .into_model::<SumRow>()
+        .all(conn)
+        .await?;
+    for row in chargebacks {
+        if matches!(row.status.as_str(), "OPEN" | "LOST") {
+            out.entry(row.order_id).or_default().committed_chargebacks += row.amount;
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refundable_subtracts_commitments_and_never_goes_negative() {
+        let cases = [
+            (1000, OrderMoney::default(), 1000),
+            (
+                1000,
+                OrderMoney {
+                    settled: 300,
+                    committed_payouts: 500,
+                    committed_chargebacks: 0,
+                },
+                500,
+            ),
+            (
+                1000,
+                OrderMoney {
+                    settled: 0,
+                    committed_payouts: 0,
+                    committed_chargebacks: 1000,
+                },
+                0,
+            ),
+            (
+                1000,
+                OrderMoney {
+                    settled: 600,
+                    committed_payouts: 600,
+                    committed_chargebacks: 1000,
+                },
+                0,
+            ),
+        ];
+        for (total, money, want) in cases {
+            assert_eq!(money.refundable(total), want, "{money:?}");
+        }
+    }
+}
