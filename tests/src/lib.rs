@@ -12,6 +12,9 @@ use serde_json::{json, Value};
 
 /// The HS256 secret every test server signs with (tests forge tokens with it).
 pub const TEST_JWT_SECRET: &str = "test-secret-test-secret-test-secret-0123456789";
+/// The AES-256 key every test server encrypts activation credentials with.
+pub const TEST_CREDENTIALS_KEY: &str =
+    "9f1c2e3d4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0";
 pub const TEST_ISSUER: &str = "refund-desk-test";
 pub const TEST_AUDIENCE: &str = "refund-desk-test-api";
 /// Password of every account the harness creates.
@@ -107,6 +110,9 @@ pub fn settings_for(database_url: String) -> Settings {
         log_format: LogFormat::Pretty,
         environment: Environment::Development,
         db_max_connections: 5,
+        credentials_key: std::sync::Arc::new(
+            api::config::parse_key(TEST_CREDENTIALS_KEY).expect("test key is valid"),
+        ),
     }
 }
 
@@ -222,6 +228,37 @@ pub fn error_code(body: &Value) -> Option<&str> {
 #[track_caller]
 pub fn assert_error(body: &Value, code: &str) {
     assert_eq!(error_code(body), Some(code), "expected {code}, got {body}");
+}
+
+/// The `createOrder` mutation with the fields tests usually read back.
+pub const CREATE_ORDER: &str = "mutation($i: CreateOrderInput!){ createOrder(input: $i) { id number status planMonths devices total { amount currency } refundable { amount currency } refundedTotal { amount } paymentMethod paymentReference placedAt paidAt customer { id email name phone } } }";
+
+/// A valid paid order for `createOrder`; tests override fields as needed.
+pub fn order_input(number: &str, email: &str) -> Value {
+    json!({
+        "number": number,
+        "customerEmail": email,
+        "customerName": "Jane Doe",
+        "customerPhone": "+4915112345689",
+        "planMonths": 3,
+        "devices": 2,
+        "total": { "amount": "29.99", "currency": "EUR" },
+        "paymentMethod": "CARD",
+        "paymentReference": "pi_123",
+        "placedAt": "2026-11-01T10:00:00Z",
+        "paidAt": "2026-11-01T10:05:00Z",
+    })
+}
+
+impl TestApp {
+    /// Creates an order through the API and returns the `createOrder` object.
+    pub async fn create_order(&self, token: &str, input: Value) -> Value {
+        let body = self
+            .graphql(CREATE_ORDER, json!({ "i": input }), Some(token))
+            .await;
+        assert!(body["errors"].is_null(), "createOrder failed: {body}");
+        body["data"]["createOrder"].clone()
+    }
 }
 
 #[cfg(test)]
