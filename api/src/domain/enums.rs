@@ -115,6 +115,96 @@ stored_enum!(
     }
 );
 
+stored_enum!(
+    /// Why the customer wants their money back.
+    ClaimReason {
+        NotDelivered => "NOT_DELIVERED",
+        NotWorking => "NOT_WORKING",
+        ServiceOutage => "SERVICE_OUTAGE",
+        DuplicatePayment => "DUPLICATE_PAYMENT",
+        WrongPlan => "WRONG_PLAN",
+        ChangedMind => "CHANGED_MIND",
+        DeviceIncompatible => "DEVICE_INCOMPATIBLE",
+        NetworkOrIsp => "NETWORK_OR_ISP",
+        Other => "OTHER",
+    }
+);
+
+stored_enum!(
+    /// A refund claim's place in its lifecycle (DESIGN.md "Claim lifecycle").
+    ClaimStatus {
+        Submitted => "SUBMITTED",
+        UnderReview => "UNDER_REVIEW",
+        NeedsInfo => "NEEDS_INFO",
+        AwaitingSecondApproval => "AWAITING_SECOND_APPROVAL",
+        Approved => "APPROVED",
+        Rejected => "REJECTED",
+        Refunded => "REFUNDED",
+        Withdrawn => "WITHDRAWN",
+    }
+);
+
+stored_enum!(
+    /// The outcome of the eligibility table.
+    Eligibility {
+        FullRefund => "FULL_REFUND",
+        Discretionary => "DISCRETIONARY",
+        NotEligible => "NOT_ELIGIBLE",
+    }
+);
+
+stored_enum!(
+    /// Why a claim was rejected.
+    RejectionReason {
+        NotEligible => "NOT_ELIGIBLE",
+        OutsideRefundWindow => "OUTSIDE_REFUND_WINDOW",
+        InsufficientEvidence => "INSUFFICIENT_EVIDENCE",
+        DuplicateClaim => "DUPLICATE_CLAIM",
+        SuspectedAbuse => "SUSPECTED_ABUSE",
+        ChargebackOpened => "CHARGEBACK_OPENED",
+        Other => "OTHER",
+    }
+);
+
+stored_enum!(
+    /// What a piece of evidence is.
+    EvidenceKind {
+        Screenshot => "SCREENSHOT",
+        ErrorMessage => "ERROR_MESSAGE",
+        Log => "LOG",
+        Other => "OTHER",
+    }
+);
+
+stored_enum!(
+    /// What a chargeback without prior contact does to the subscription.
+    ChargebackAction {
+        None => "NONE",
+        Suspend => "SUSPEND",
+        Terminate => "TERMINATE",
+    }
+);
+
+stored_enum!(
+    /// A payout's place in its lifecycle.
+    PayoutStatus {
+        Pending => "PENDING",
+        Sent => "SENT",
+        Settled => "SETTLED",
+        Failed => "FAILED",
+        Cancelled => "CANCELLED",
+    }
+);
+
+stored_enum!(
+    /// A chargeback's state at the bank.
+    ChargebackStatus {
+        Open => "OPEN",
+        Won => "WON",
+        Lost => "LOST",
+    }
+);
+
 /// Parses a stored enum column; a value that names no variant is an internal
 /// error (the database holds something the code does not know).
 pub fn parse_stored<T>(s: &str) -> Result<T, crate::error::AppError>

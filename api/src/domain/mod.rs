@@ -1,5 +1,6 @@
 //! Pure domain types and rules: parsing, validation and policy, no I/O.
 
+pub mod claim;
 pub mod currency;
 pub mod email;
 pub mod enums;
@@ -8,6 +9,7 @@ pub mod page;
 pub mod period;
 pub mod phone;
 pub mod plan;
+pub mod policy;
 pub mod role;
 
 pub use email::Email;
