@@ -261,6 +261,60 @@ impl TestApp {
     }
 }
 
+/// Every field of a claim the tests read back.
+pub const CLAIM_FIELDS: &str = "id status version reason requestedAmount { amount currency } approvedAmount { amount } eligibility { outcome rule explanation suggestedAmount { amount } evidenceRequired policyVersion } evidence { kind url text } events { kind note actor { id } } payouts { status amount { amount } method sameMethodAsOrder expectedEarliest expectedLatest overdue } assignee { id } submittedBy { id } decidedBy { id } decidedAt decisionNote rejectionReason overrideReason";
+
+impl TestApp {
+    /// A paid order whose activation was delivered at `delivered_at`
+    /// (None: recorded but not delivered). Returns the order id.
+    pub async fn delivered_order(
+        &self,
+        token: &str,
+        number: &str,
+        total: &str,
+        delivered_at: Option<&str>,
+    ) -> String {
+        let mut input = order_input(number, "claimant@example.com");
+        input["planMonths"] = json!(1);
+        input["total"]["amount"] = json!(total);
+        input["placedAt"] = json!("2026-02-01T00:00:00Z");
+        input["paidAt"] = json!("2026-02-01T00:00:00Z");
+        let order = self.create_order(token, input).await;
+        let id = order["id"].as_str().expect("order id").to_string();
+        let body = self
+            .graphql(
+                "mutation($i: RecordActivationInput!){ recordActivation(input: $i) { id } }",
+                json!({ "i": { "orderId": id, "channel": "EMAIL", "destination": "claimant@example.com", "username": "u", "deliveredAt": delivered_at } }),
+                Some(token),
+            )
+            .await;
+        assert!(body["errors"].is_null(), "recordActivation: {body}");
+        id
+    }
+
+    /// Submits a claim; returns the whole response body.
+    pub async fn submit_claim(&self, token: &str, input: Value) -> Value {
+        let q = format!(
+            "mutation($i: SubmitClaimInput!){{ submitClaim(input: $i) {{ {CLAIM_FIELDS} }} }}"
+        );
+        self.graphql(&q, json!({ "i": input }), Some(token)).await
+    }
+
+    /// Approves a claim; returns the whole response body.
+    pub async fn approve(&self, token: &str, input: Value) -> Value {
+        let q = format!(
+            "mutation($i: ApproveClaimInput!){{ approveClaim(input: $i) {{ {CLAIM_FIELDS} }} }}"
+        );
+        self.graphql(&q, json!({ "i": input }), Some(token)).await
+    }
+
+    /// Runs a claim mutation by name with the given arguments text.
+    pub async fn claim_op(&self, token: &str, op: &str, args: &str) -> Value {
+        let q = format!("mutation {{ {op}({args}) {{ {CLAIM_FIELDS} }} }}");
+        self.graphql(&q, json!({}), Some(token)).await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

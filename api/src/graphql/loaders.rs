@@ -59,6 +59,77 @@ by_id_loader!(
     order
 );
 
+by_id_loader!(
+    /// Claims by id.
+    ClaimLoader,
+    refund_claim
+);
+
+/// Rows grouped by a parent id, loaded with one service call per batch.
+macro_rules! children_loader {
+    ($(#[$meta:meta])* $name:ident, $module:ident, $parent:ident, $fetch:path) => {
+        $(#[$meta])*
+        pub struct $name(pub DatabaseConnection);
+
+        impl Loader<Uuid> for $name {
+            type Value = Vec<entity::$module::Model>;
+            type Error = Arc<AppErrorShared>;
+
+            async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+                let rows = $fetch(&self.0, keys).await.map_err(shared)?;
+                let mut out: HashMap<Uuid, Self::Value> = HashMap::new();
+                for r in rows {
+                    out.entry(r.$parent).or_default().push(r);
+                }
+                Ok(out)
+            }
+        }
+    };
+}
+
+children_loader!(
+    /// Evidence of each claim, oldest first.
+    EvidenceByClaimLoader,
+    claim_evidence,
+    claim_id,
+    crate::service::claims::evidence_of
+);
+children_loader!(
+    /// Events of each claim, oldest first.
+    EventsByClaimLoader,
+    claim_event,
+    claim_id,
+    crate::service::claims::events_of
+);
+children_loader!(
+    /// Payouts of each claim, oldest first.
+    PayoutsByClaimLoader,
+    payout,
+    claim_id,
+    crate::service::payouts::of_claims
+);
+children_loader!(
+    /// Payouts of each order, oldest first.
+    PayoutsByOrderLoader,
+    payout,
+    order_id,
+    crate::service::payouts::of_orders
+);
+children_loader!(
+    /// Claims of each order, oldest first.
+    ClaimsByOrderLoader,
+    refund_claim,
+    order_id,
+    crate::service::claims::of_orders
+);
+children_loader!(
+    /// Contacts of each customer, oldest first.
+    ContactsByCustomerLoader,
+    customer_contact,
+    customer_id,
+    crate::service::contacts::of_customers
+);
+
 /// The activation of each order (at most one).
 pub struct ActivationByOrderLoader(pub DatabaseConnection);
 
@@ -73,25 +144,6 @@ impl Loader<Uuid> for ActivationByOrderLoader {
             .await
             .map_err(Arc::new)?;
         Ok(rows.into_iter().map(|r| (r.order_id, r)).collect())
-    }
-}
-
-/// Contacts of each customer, oldest first.
-pub struct ContactsByCustomerLoader(pub DatabaseConnection);
-
-impl Loader<Uuid> for ContactsByCustomerLoader {
-    type Value = Vec<entity::customer_contact::Model>;
-    type Error = Arc<AppErrorShared>;
-
-    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        let rows = crate::service::contacts::of_customers(&self.0, keys)
-            .await
-            .map_err(shared)?;
-        let mut out: HashMap<Uuid, Self::Value> = HashMap::new();
-        for r in rows {
-            out.entry(r.customer_id).or_default().push(r);
-        }
-        Ok(out)
     }
 }
 
@@ -137,7 +189,14 @@ where
     L: Loader<Uuid>,
     L::Error: std::error::Error + Send + Sync + 'static,
 {
-    let loader = ctx.data_unchecked::<async_graphql::dataloader::DataLoader<L>>();
+    let loader = ctx
+        .data::<async_graphql::dataloader::DataLoader<L>>()
+        .map_err(|_| {
+            crate::error::AppError::internal(format!(
+                "loader {} is not registered",
+                std::any::type_name::<L>()
+            ))
+        })?;
     loader
         .load_one(key)
         .await
@@ -147,28 +206,25 @@ where
 /// Every loader of a request, created fresh per request (their caches must
 /// never outlive it).
 pub fn register(req: async_graphql::Request, db: &DatabaseConnection) -> async_graphql::Request {
-    req.data(async_graphql::dataloader::DataLoader::new(
-        StaffLoader(db.clone()),
-        tokio::spawn,
-    ))
-    .data(async_graphql::dataloader::DataLoader::new(
-        CustomerLoader(db.clone()),
-        tokio::spawn,
-    ))
-    .data(async_graphql::dataloader::DataLoader::new(
-        OrderLoader(db.clone()),
-        tokio::spawn,
-    ))
-    .data(async_graphql::dataloader::DataLoader::new(
-        ActivationByOrderLoader(db.clone()),
-        tokio::spawn,
-    ))
-    .data(async_graphql::dataloader::DataLoader::new(
-        ContactsByCustomerLoader(db.clone()),
-        tokio::spawn,
-    ))
-    .data(async_graphql::dataloader::DataLoader::new(
-        OrderMoneyLoader(db.clone()),
-        tokio::spawn,
-    ))
+    use async_graphql::dataloader::DataLoader;
+    macro_rules! with_loaders {
+        ($req:expr, $($loader:ident),+) => {
+            $req$(.data(DataLoader::new($loader(db.clone()), tokio::spawn)))+
+        };
+    }
+    with_loaders!(
+        req,
+        StaffLoader,
+        CustomerLoader,
+        OrderLoader,
+        ClaimLoader,
+        ActivationByOrderLoader,
+        ContactsByCustomerLoader,
+        OrderMoneyLoader,
+        EvidenceByClaimLoader,
+        EventsByClaimLoader,
+        PayoutsByClaimLoader,
+        PayoutsByOrderLoader,
+        ClaimsByOrderLoader
+    )
 }

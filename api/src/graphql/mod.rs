@@ -2,12 +2,15 @@
 
 pub mod activations;
 pub mod audit;
+pub mod claims;
 pub mod connection;
 pub mod context;
 pub mod customers;
 pub mod loaders;
 pub mod money;
 pub mod orders;
+pub mod payouts;
+pub mod policy;
 pub mod scalars;
 pub mod staff;
 
@@ -26,6 +29,8 @@ pub struct Query(
     audit::AuditQuery,
     customers::CustomerQuery,
     orders::OrderQueryRoot,
+    claims::ClaimQueryRoot,
+    policy::PolicyQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -34,6 +39,8 @@ pub struct Mutation(
     customers::CustomerMutation,
     orders::OrderMutation,
     activations::ActivationMutation,
+    claims::ClaimMutation,
+    policy::PolicyMutation,
 );
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;

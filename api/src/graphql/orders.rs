@@ -5,11 +5,16 @@ use async_graphql::{Context, InputObject, Object, Result, ID};
 use entity::order;
 
 use super::activations::Activation;
+use super::claims::Claim;
 use super::connection::{connection_from, PageConnection};
 use super::context::{db, page_request, parse_id, request_context};
 use super::customers::Customer;
-use super::loaders::{load, ActivationByOrderLoader, CustomerLoader, OrderMoneyLoader};
+use super::loaders::{
+    load, ActivationByOrderLoader, ClaimsByOrderLoader, CustomerLoader, OrderMoneyLoader,
+    PayoutsByOrderLoader,
+};
 use super::money::{money, MoneyInput, MoneyObject};
+use super::payouts::Payout;
 use super::scalars::Timestamp;
 use crate::auth::guard::roles;
 use crate::auth::RoleGuard;
@@ -73,6 +78,18 @@ impl Order {
     }
     async fn paid_at(&self) -> Option<Timestamp> {
         self.0.paid_at.map(Timestamp)
+    }
+    async fn claims(&self, ctx: &Context<'_>) -> Result<Vec<Claim>> {
+        let rows = load::<ClaimsByOrderLoader>(ctx, self.0.id)
+            .await?
+            .unwrap_or_default();
+        Ok(rows.into_iter().map(Claim).collect())
+    }
+    async fn payouts(&self, ctx: &Context<'_>) -> Result<Vec<Payout>> {
+        let rows = load::<PayoutsByOrderLoader>(ctx, self.0.id)
+            .await?
+            .unwrap_or_default();
+        Ok(rows.into_iter().map(Payout).collect())
     }
     async fn activation(&self, ctx: &Context<'_>) -> Result<Option<Activation>> {
         let found = load::<ActivationByOrderLoader>(ctx, self.0.id).await?;

@@ -2,13 +2,20 @@
 //! with its audit entry, so a failure leaves no trace.
 
 pub mod activations;
+pub mod approval;
 pub mod audit;
+pub mod claim_list;
+pub mod claims;
 pub mod contacts;
 pub mod customers;
 pub mod db;
 pub mod demo;
+pub mod eligibility;
+pub mod idempotency;
 pub mod orders;
 pub mod page;
+pub mod payouts;
+pub mod policy;
 pub mod sql;
 pub mod staff;
 

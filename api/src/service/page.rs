@@ -28,21 +28,51 @@ where
     E::Model: Sync,
     C: ConnectionTrait,
 {
+    let cursor_key = page.cursor.map(sea_orm::Value::from);
+    let descending = order == SortOrder::NewestFirst;
+    fetch_sorted_page(conn, select, id_col, id_col, descending, page, cursor_key).await
+}
+
+/// Reads one page ordered by `key_col` (ties broken by `id_col`), resuming
+/// after the row whose id is the cursor and whose key was `cursor_key`.
+pub async fn fetch_sorted_page<E, C>(
+    conn: &C,
+    select: Select<E>,
+    key_col: E::Column,
+    id_col: E::Column,
+    descending: bool,
+    page: &PageRequest,
+    cursor_key: Option<sea_orm::Value>,
+) -> Result<Page<E::Model>, DbErr>
+where
+    E: EntityTrait,
+    E::Model: Sync,
+    C: ConnectionTrait,
+{
+    use sea_orm::Condition;
     let total = select.clone().count(conn).await?;
     // Reading backwards walks the list in reverse and flips the result.
-    let ascending = (order == SortOrder::OldestFirst) == (page.direction == Direction::Forward);
+    let ascending = descending != (page.direction == Direction::Forward);
     let mut q = select;
-    if let Some(cursor) = page.cursor {
+    if let (Some(id), Some(key)) = (page.cursor, cursor_key) {
         q = if ascending {
-            q.filter(id_col.gt(cursor))
+            q.filter(
+                Condition::any()
+                    .add(key_col.gt(key.clone()))
+                    .add(Condition::all().add(key_col.eq(key)).add(id_col.gt(id))),
+            )
         } else {
-            q.filter(id_col.lt(cursor))
+            q.filter(
+                Condition::any()
+                    .add(key_col.lt(key.clone()))
+                    .add(Condition::all().add(key_col.eq(key)).add(id_col.lt(id))),
+            )
         };
     }
     q = if ascending {
-        q.order_by_asc(id_col)
+        q.order_by_asc(key_col).order_by_asc(id_col)
     } else {
-        q.order_by_desc(id_col)
+        q.order_by_desc(key_col).order_by_desc(id_col)
     };
     let mut items = q.limit(page.size as u64 + 1).all(conn).await?;
     let more = items.len() > page.size;

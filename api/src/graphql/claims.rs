@@ -1,0 +1,421 @@
+//! Refund claims: the heart of the back office.
+
+use async_graphql::{Context, Enum, InputObject, Object, Result, ID};
+
+use entity::{claim_event, claim_evidence, refund_claim};
+
+use super::connection::{connection_from, PageConnection};
+use super::context::{db, page_request, parse_id, request_context};
+use super::customers::Customer;
+use super::loaders::{
+    load, CustomerLoader, EventsByClaimLoader, EvidenceByClaimLoader, OrderLoader,
+    PayoutsByClaimLoader,
+};
+use super::money::{money, MoneyInput, MoneyObject};
+use super::orders::Order;
+use super::payouts::Payout;
+use super::policy::EligibilityAssessment;
+use super::scalars::Timestamp;
+use super::staff::{load_staff, Staff};
+use crate::auth::guard::roles;
+use crate::auth::RoleGuard;
+use crate::domain::enums::{
+    parse_stored, ClaimReason, ClaimStatus, ContactChannel, Eligibility, EvidenceKind,
+    RejectionReason,
+};
+use crate::domain::{Email, Money};
+use crate::error::{AppError, AppResult};
+use crate::service::approval::{self, Approval};
+use crate::service::claim_list::{self, ClaimOrder, ClaimQuery};
+use crate::service::claims::{self, NewClaim, NewEvidence};
+use crate::service::orders::optional_text;
+
+/// A refund claim (`RefundClaim` in the schema).
+pub struct Claim(pub refund_claim::Model);
+
+#[Object(name = "RefundClaim")]
+impl Claim {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    async fn order(&self, ctx: &Context<'_>) -> Result<Order> {
+        load::<OrderLoader>(ctx, self.0.order_id)
+            .await?
+            .map(Order)
+            .ok_or_else(|| AppError::internal("claim without order").into())
+    }
+    async fn customer(&self, ctx: &Context<'_>) -> Result<Customer> {
+        load::<CustomerLoader>(ctx, self.0.customer_id)
+            .await?
+            .map(Customer)
+            .ok_or_else(|| AppError::internal("claim without customer").into())
+    }
+    async fn reason(&self) -> Result<ClaimReason> {
+        Ok(parse_stored(&self.0.reason)?)
+    }
+    async fn description(&self) -> &str {
+        &self.0.description
+    }
+    async fn channel(&self) -> Result<ContactChannel> {
+        Ok(parse_stored(&self.0.channel)?)
+    }
+    async fn status(&self) -> Result<ClaimStatus> {
+        Ok(parse_stored(&self.0.status)?)
+    }
+    async fn requested_amount(&self) -> Result<MoneyObject> {
+        Ok(money(self.0.requested_minor, &self.0.currency)?)
+    }
+    async fn approved_amount(&self) -> Result<Option<MoneyObject>> {
+        Ok(self
+            .0
+            .approved_minor
+            .map(|m| money(m, &self.0.currency))
+            .transpose()?)
+    }
+    /// Taken at submission, under the policy version then in force.
+    async fn eligibility(&self) -> Result<EligibilityAssessment> {
+        Ok(EligibilityAssessment {
+            outcome: parse_stored(&self.0.eligibility_outcome)?,
+            rule: self.0.eligibility_rule.clone(),
+            explanation: self.0.eligibility_explanation.clone(),
+            suggested_amount: money(self.0.eligibility_suggested_minor, &self.0.currency)?,
+            evidence_required: self.0.evidence_required,
+            policy_version: self.0.policy_version,
+        })
+    }
+    async fn evidence(&self, ctx: &Context<'_>) -> Result<Vec<Evidence>> {
+        let rows = load::<EvidenceByClaimLoader>(ctx, self.0.id)
+            .await?
+            .unwrap_or_default();
+        Ok(rows.into_iter().map(Evidence).collect())
+    }
+    /// Oldest first.
+    async fn events(&self, ctx: &Context<'_>) -> Result<Vec<ClaimEvent>> {
+        let rows = load::<EventsByClaimLoader>(ctx, self.0.id)
+            .await?
+            .unwrap_or_default();
+        Ok(rows.into_iter().map(ClaimEvent).collect())
+    }
+    async fn payouts(&self, ctx: &Context<'_>) -> Result<Vec<Payout>> {
+        let rows = load::<PayoutsByClaimLoader>(ctx, self.0.id)
+            .await?
+            .unwrap_or_default();
+        Ok(rows.into_iter().map(Payout).collect())
+    }
+    async fn assignee(&self, ctx: &Context<'_>) -> Result<Option<Staff>> {
+        load_staff(ctx, self.0.assignee_id).await
+    }
+    async fn submitted_by(&self, ctx: &Context<'_>) -> Result<Option<Staff>> {
+        load_staff(ctx, self.0.submitted_by).await
+    }
+    async fn submitted_at(&self) -> Timestamp {
+        self.0.submitted_at.into()
+    }
+    async fn decided_by(&self, ctx: &Context<'_>) -> Result<Option<Staff>> {
+        load_staff(ctx, self.0.decided_by).await
+    }
+    async fn decided_at(&self) -> Option<Timestamp> {
+        self.0.decided_at.map(Timestamp)
+    }
+    async fn decision_note(&self) -> Option<&str> {
+        self.0.decision_note.as_deref()
+    }
+    async fn rejection_reason(&self) -> Result<Option<RejectionReason>> {
+        Ok(self
+            .0
+            .rejection_reason
+            .as_deref()
+            .map(parse_stored)
+            .transpose()?)
+    }
+    async fn override_reason(&self) -> Option<&str> {
+        self.0.override_reason.as_deref()
+    }
+    /// Bumps on every change; pass it as expectedVersion.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+}
+
+pub struct Evidence(pub claim_evidence::Model);
+
+#[Object]
+impl Evidence {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    async fn kind(&self) -> Result<EvidenceKind> {
+        Ok(parse_stored(&self.0.kind)?)
+    }
+    async fn url(&self) -> Option<&str> {
+        self.0.url.as_deref()
+    }
+    async fn text(&self) -> Option<&str> {
+        self.0.text.as_deref()
+    }
+    async fn added_by(&self, ctx: &Context<'_>) -> Result<Option<Staff>> {
+        load_staff(ctx, self.0.added_by).await
+    }
+    async fn added_at(&self) -> Timestamp {
+        self.0.added_at.into()
+    }
+}
+
+pub struct ClaimEvent(pub claim_event::Model);
+
+#[Object]
+impl ClaimEvent {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// submitted, assigned, info_requested, evidence_added, note_added,
+    /// first_approval, approved, second_approval, rejected, withdrawn, payout_*, refunded.
+    async fn kind(&self) -> &str {
+        &self.0.kind
+    }
+    async fn actor(&self, ctx: &Context<'_>) -> Result<Option<Staff>> {
+        load_staff(ctx, self.0.actor_id).await
+    }
+    async fn note(&self) -> Option<&str> {
+        self.0.note.as_deref()
+    }
+    async fn at(&self) -> Timestamp {
+        self.0.at.into()
+    }
+}
+
+#[derive(InputObject, Default)]
+pub struct ClaimFilter {
+    status: Option<Vec<ClaimStatus>>,
+    reason: Option<Vec<ClaimReason>>,
+    eligibility: Option<Vec<Eligibility>>,
+    submitted_from: Option<Timestamp>,
+    submitted_to: Option<Timestamp>,
+    customer_email: Option<String>,
+    order_number: Option<String>,
+    assignee_id: Option<ID>,
+}
+
+impl TryFrom<ClaimFilter> for ClaimQuery {
+    type Error = AppError;
+
+    fn try_from(f: ClaimFilter) -> AppResult<Self> {
+        Ok(ClaimQuery {
+            status: f.status.unwrap_or_default(),
+            reason: f.reason.unwrap_or_default(),
+            eligibility: f.eligibility.unwrap_or_default(),
+            submitted_from: f.submitted_from.map(|t| t.0),
+            submitted_to: f.submitted_to.map(|t| t.0),
+            customer_email: f
+                .customer_email
+                .map(|e| Email::parse(&e).map_err(|e| AppError::bad_input(e.to_string())))
+                .transpose()?,
+            order_number: f.order_number,
+            assignee_id: f.assignee_id.as_ref().map(parse_id).transpose()?,
+        })
+    }
+}
+
+#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Default)]
+#[graphql(rename_items = "SCREAMING_SNAKE_CASE")]
+pub enum ClaimSort {
+    #[default]
+    SubmittedAtDesc,
+    SubmittedAtAsc,
+    AmountDesc,
+}
+
+impl From<ClaimSort> for ClaimOrder {
+    fn from(s: ClaimSort) -> Self {
+        match s {
+            ClaimSort::SubmittedAtDesc => ClaimOrder::SubmittedAtDesc,
+            ClaimSort::SubmittedAtAsc => ClaimOrder::SubmittedAtAsc,
+            ClaimSort::AmountDesc => ClaimOrder::AmountDesc,
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct ClaimQueryRoot;
+
+#[Object]
+impl ClaimQueryRoot {
+    #[graphql(guard = "RoleGuard::any(roles::CLAIM_READERS)")]
+    async fn claim(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Claim>> {
+        let id = parse_id(&id)?;
+        Ok(claims::find(db(ctx), id).await?.map(Claim))
+    }
+
+    #[graphql(guard = "RoleGuard::any(roles::CLAIM_READERS)")]
+    #[allow(clippy::too_many_arguments)]
+    async fn claims(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        filter: Option<ClaimFilter>,
+        sort: Option<ClaimSort>,
+    ) -> Result<PageConnection<Claim>> {
+        let page = page_request(first, after, last, before)?;
+        let filter = ClaimQuery::try_from(filter.unwrap_or_default())?;
+        let rows =
+            claim_list::list(db(ctx), &filter, sort.unwrap_or_default().into(), &page).await?;
+        Ok(connection_from(rows, |c| c.id, Claim))
+    }
+}
+
+#[derive(InputObject)]
+pub struct SubmitClaimInput {
+    order_id: ID,
+    reason: ClaimReason,
+    description: String,
+    channel: ContactChannel,
+    /// Default: the order's refundable amount.
+    requested_amount: Option<MoneyInput>,
+    /// Default: now; lets staff enter a claim received earlier (not in the future).
+    submitted_at: Option<Timestamp>,
+}
+
+#[derive(InputObject)]
+pub struct EvidenceInput {
+    kind: EvidenceKind,
+    url: Option<String>,
+    text: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct ApproveClaimInput {
+    claim_id: ID,
+    /// Default: eligibility.suggestedAmount when > 0, else requestedAmount.
+    amount: Option<MoneyInput>,
+    note: Option<String>,
+    /// Required when eligibility is NOT_ELIGIBLE, or evidence is required but missing.
+    override_reason: Option<String>,
+    expected_version: Option<i32>,
+    idempotency_key: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct RejectClaimInput {
+    claim_id: ID,
+    reason: RejectionReason,
+    note: String,
+    expected_version: Option<i32>,
+}
+
+#[derive(Default)]
+pub struct ClaimMutation;
+
+#[Object]
+impl ClaimMutation {
+    #[graphql(guard = "RoleGuard::any(roles::CLAIM_HANDLERS)")]
+    async fn submit_claim(&self, ctx: &Context<'_>, input: SubmitClaimInput) -> Result<Claim> {
+        let new = NewClaim {
+            order_id: parse_id(&input.order_id)?,
+            reason: input.reason,
+            description: input.description,
+            channel: input.channel,
+            requested: input.requested_amount.map(Money::try_from).transpose()?,
+            submitted_at: input.submitted_at.map(|t| t.0),
+        };
+        Ok(Claim(
+            claims::submit(db(ctx), &request_context(ctx), new).await?,
+        ))
+    }
+
+    #[graphql(guard = "RoleGuard::any(roles::CLAIM_HANDLERS)")]
+    async fn assign_claim(
+        &self,
+        ctx: &Context<'_>,
+        claim_id: ID,
+        assignee_id: ID,
+    ) -> Result<Claim> {
+        let (id, assignee) = (parse_id(&claim_id)?, parse_id(&assignee_id)?);
+        Ok(Claim(
+            claims::assign(db(ctx), &request_context(ctx), id, assignee).await?,
+        ))
+    }
+
+    #[graphql(guard = "RoleGuard::any(roles::CLAIM_HANDLERS)")]
+    async fn request_claim_info(
+        &self,
+        ctx: &Context<'_>,
+        claim_id: ID,
+        message: String,
+    ) -> Result<Claim> {
+        let id = parse_id(&claim_id)?;
+        Ok(Claim(
+            claims::request_info(db(ctx), &request_context(ctx), id, &message).await?,
+        ))
+    }
+
+    #[graphql(guard = "RoleGuard::any(roles::CLAIM_HANDLERS)")]
+    async fn add_claim_evidence(
+        &self,
+        ctx: &Context<'_>,
+        claim_id: ID,
+        input: EvidenceInput,
+    ) -> Result<Claim> {
+        let id = parse_id(&claim_id)?;
+        let evidence = NewEvidence {
+            kind: input.kind,
+            url: optional_text(input.url, "url", 2048)?,
+            text: input.text.filter(|t| !t.trim().is_empty()),
+        };
+        Ok(Claim(
+            claims::add_evidence(db(ctx), &request_context(ctx), id, evidence).await?,
+        ))
+    }
+
+    #[graphql(guard = "RoleGuard::any(roles::CLAIM_HANDLERS)")]
+    async fn add_claim_note(&self, ctx: &Context<'_>, claim_id: ID, note: String) -> Result<Claim> {
+        let id = parse_id(&claim_id)?;
+        Ok(Claim(
+            claims::add_note(db(ctx), &request_context(ctx), id, &note).await?,
+        ))
+    }
+
+    #[graphql(guard = "RoleGuard::any(roles::CLAIM_HANDLERS)")]
+    async fn withdraw_claim(&self, ctx: &Context<'_>, claim_id: ID, note: String) -> Result<Claim> {
+        let id = parse_id(&claim_id)?;
+        Ok(Claim(
+            claims::withdraw(db(ctx), &request_context(ctx), id, &note).await?,
+        ))
+    }
+
+    #[graphql(guard = "RoleGuard::any(roles::DECIDERS)")]
+    async fn approve_claim(&self, ctx: &Context<'_>, input: ApproveClaimInput) -> Result<Claim> {
+        let approval = Approval {
+            claim_id: parse_id(&input.claim_id)?,
+            amount: input.amount.map(Money::try_from).transpose()?,
+            note: optional_text(input.note, "note", claims::MAX_TEXT)?,
+            override_reason: optional_text(
+                input.override_reason,
+                "overrideReason",
+                claims::MAX_TEXT,
+            )?,
+            expected_version: input.expected_version,
+            idempotency_key: input.idempotency_key,
+        };
+        Ok(Claim(
+            approval::approve(db(ctx), &request_context(ctx), approval).await?,
+        ))
+    }
+
+    #[graphql(guard = "RoleGuard::any(roles::DECIDERS)")]
+    async fn reject_claim(&self, ctx: &Context<'_>, input: RejectClaimInput) -> Result<Claim> {
+        let id = parse_id(&input.claim_id)?;
+        let claim = claims::reject(
+            db(ctx),
+            &request_context(ctx),
+            id,
+            input.reason,
+            &input.note,
+            input.expected_version,
+        )
+        .await?;
+        Ok(Claim(claim))
+    }
+}

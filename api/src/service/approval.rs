@@ -1,0 +1,260 @@
+//! Approving a claim: every check of DESIGN.md in order, dual approval,
+//! idempotency keys, and the payout created in the same transaction.
+
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel,
+    PaginatorTrait, QueryFilter,
+};
+use serde_json::json;
+use uuid::Uuid;
+
+use entity::{chargeback, claim_evidence, refund_claim};
+
+use super::claims::{check_version, lock, record_event, save, status_of, transition, Change};
+use super::db::begin_write;
+use super::eligibility::facts_for;
+use super::{idempotency, now, orders, payouts, policy, RequestContext};
+use crate::domain::claim::ClaimAction;
+use crate::domain::enums::{
+    parse_stored, ChargebackStatus, ClaimReason, ClaimStatus, Eligibility, PaymentMethod,
+};
+use crate::domain::Money;
+use crate::error::{AppError, AppResult};
+
+/// Operation name under which approval idempotency keys are stored.
+const OPERATION: &str = "approveClaim";
+
+/// A validated approval request.
+#[derive(Debug, Clone)]
+pub struct Approval {
+    pub claim_id: Uuid,
+    pub amount: Option<Money>,
+    pub note: Option<String>,
+    pub override_reason: Option<String>,
+    pub expected_version: Option<i32>,
+    pub idempotency_key: Option<String>,
+}
+
+impl Approval {
+    fn fingerprint(&self) -> String {
+        let amount = self
+            .amount
+            .map(|m| format!("{} {}", m.minor(), m.currency().code()));
+        idempotency::fingerprint(
+            &json!([
+                self.claim_id,
+                amount,
+                self.note,
+                self.override_reason,
+                self.expected_version
+            ])
+            .to_string(),
+        )
+    }
+}
+
+#[tracing::instrument(skip(db, input), fields(claim_id = %input.claim_id))]
+pub async fn approve(
+    db: &DatabaseConnection,
+    ctx: &RequestContext,
+    input: Approval,
+) -> AppResult<refund_claim::Model> {
+    let approver = ctx.actor.ok_or(AppError::Unauthenticated)?;
+    if let Some(key) = &input.idempotency_key {
+        idempotency::validate_key(key)?;
+    }
+    let fingerprint = input.fingerprint();
+    // The order row is the lock that serializes everything touching its money;
+    // it is always taken before the claim row.
+    let order_id = super::claims::find(db, input.claim_id)
+        .await?
+        .ok_or(AppError::NotFound("claim"))?
+        .order_id;
+    let txn = begin_write(db).await?;
+    let order = orders::lock(&txn, order_id).await?;
+    if let Some(key) = &input.idempotency_key {
+        if idempotency::replay(&txn, approver, OPERATION, key, &fingerprint)
+            .await?
+            .is_some()
+        {
+            let claim = lock(&txn, input.claim_id).await?;
+            txn.commit().await?;
+            return Ok(claim);
+        }
+    }
+    let current = lock(&txn, input.claim_id).await?;
+    check_version(&current, input.expected_version)?;
+
+    // 1. state
+    let second = status_of(&current)? == ClaimStatus::AwaitingSecondApproval;
+    transition(
+        &current,
+        if second {
+            ClaimAction::SecondApprove
+        } else {
+            ClaimAction::Approve {
+                needs_second: false,
+            }
+        },
+    )?;
+
+    // 2. amount: positive, in the order's currency; a second approver confirms the first's amount.
+    let amount = match (input.amount, second) {
+        (Some(m), _) => {
+            if m.currency().code() != order.currency {
+                return Err(AppError::bad_input(format!(
+                    "amount must be in {}",
+                    order.currency
+                )));
+            }
+            m.minor()
+        }
+        (None, true) => current
+            .first_approved_minor
+            .unwrap_or(current.requested_minor),
+        (None, false) if current.eligibility_suggested_minor > 0 => {
+            current.eligibility_suggested_minor
+        }
+        (None, false) => current.requested_minor,
+    };
+    if amount <= 0 {
+        return Err(AppError::bad_input("amount must be greater than zero"));
+    }
+    if second && Some(amount) != current.first_approved_minor {
+        return Err(AppError::bad_input(
+            "the second approval must confirm the first approver's amount",
+        ));
+    }
+
+    // 3. refundable now (the money invariant: this payout must fit).
+    let reason: ClaimReason = parse_stored(&current.reason)?;
+    let (_, refundable) = facts_for(&txn, &order, reason, now()).await?;
+    if amount > refundable {
+        return Err(AppError::RefundLimitExceeded(format!(
+            "at most {refundable} minor units of {} are still refundable on this order",
+            order.currency
+        )));
+    }
+
+    // 4. policy: NOT_ELIGIBLE or missing required evidence need an override reason.
+    let override_reason = input
+        .override_reason
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty());
+    let outcome: Eligibility = parse_stored(&current.eligibility_outcome)?;
+    if outcome == Eligibility::NotEligible && override_reason.is_none() {
+        return Err(AppError::PolicyViolation {
+            rule: rule_code(&current.eligibility_rule),
+            message: format!(
+                "the claim is not eligible ({}); approving it needs an overrideReason",
+                current.eligibility_rule
+            ),
+        });
+    }
+    if current.evidence_required && override_reason.is_none() {
+        let evidence = claim_evidence::Entity::find()
+            .filter(claim_evidence::Column::ClaimId.eq(current.id))
+            .count(&txn)
+            .await?;
+        if evidence == 0 {
+            return Err(AppError::PolicyViolation {
+                rule: "EVIDENCE_REQUIRED",
+                message:
+                    "the policy requires evidence for this claim; add it or give an overrideReason"
+                        .into(),
+            });
+        }
+    }
+
+    // 5. an OPEN chargeback blocks approvals, with no override.
+    let open_chargebacks = chargeback::Entity::find()
+        .filter(chargeback::Column::OrderId.eq(order.id))
+        .filter(chargeback::Column::Status.eq(ChargebackStatus::Open.as_str()))
+        .count(&txn)
+        .await?;
+    if open_chargebacks > 0 {
+        return Err(AppError::PolicyViolation {
+            rule: "CHARGEBACK_OPEN",
+            message: "the order has an open chargeback; approvals wait for its outcome".into(),
+        });
+    }
+
+    // 6. separation of duties.
+    if current.submitted_by == Some(approver) {
+        return Err(AppError::Forbidden);
+    }
+    if second && current.first_approver_id == Some(approver) {
+        return Err(AppError::Forbidden);
+    }
+
+    let rules = policy::rules_of(&policy::by_version(&txn, current.policy_version).await?)?;
+    let currency = crate::domain::Currency::parse(&order.currency).map_err(AppError::internal)?;
+    let needs_second = !second && rules.needs_second_approval(Money::from_minor(amount, currency));
+    let action = if second {
+        ClaimAction::SecondApprove
+    } else {
+        ClaimAction::Approve { needs_second }
+    };
+    let to = transition(&current, action)?;
+
+    let note = input
+        .note
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string);
+    let mut model = current.clone().into_active_model();
+    model.status = Set(to.as_str().to_string());
+    if override_reason.is_some() {
+        model.override_reason = Set(override_reason.map(str::to_string));
+    }
+    let mut details =
+        json!({ "amount": amount, "currency": order.currency, "override": override_reason });
+    let event = if to == ClaimStatus::AwaitingSecondApproval {
+        model.first_approver_id = Set(Some(approver));
+        model.first_approved_minor = Set(Some(amount));
+        "first_approval"
+    } else {
+        model.approved_minor = Set(Some(amount));
+        model.decided_by = Set(Some(approver));
+        model.decided_at = Set(Some(now()));
+        model.decision_note = Set(note.clone());
+        model.open_order_id = Set(None);
+        let method: PaymentMethod = parse_stored(&order.payment_method)?;
+        let payout =
+            payouts::create_pending(&txn, &order, current.id, amount, method, &rules, None).await?;
+        record_event(&txn, current.id, "payout_created", Some(approver), None).await?;
+        details["payoutId"] = json!(payout.id);
+        if second {
+            "second_approval"
+        } else {
+            "approved"
+        }
+    };
+    if let Some(key) = &input.idempotency_key {
+        idempotency::remember(
+            &txn,
+            approver,
+            OPERATION,
+            key,
+            &fingerprint,
+            &current.id.to_string(),
+        )
+        .await?;
+    }
+    let change = Change {
+        event,
+        note,
+        audit_action: "claim.approve",
+        details,
+    };
+    save(txn, ctx, &current, model, change).await
+}
+
+/// The stored rule code as a static string (for `extensions.rule`).
+fn rule_code(stored: &str) -> &'static str {
+    crate::domain::policy::Rule::parse(stored)
+        .map(|r| r.as_str())
+        .unwrap_or("NOT_ELIGIBLE")
+}

@@ -1,0 +1,472 @@
+//! Refund claims: submission and every step of the lifecycle but approval
+//! (see `approval.rs`). Each change locks the claim row, bumps `version`,
+//! appends a claim event and an audit entry, in one transaction.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    DatabaseTransaction, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
+};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use entity::{claim_event, claim_evidence, refund_claim, staff};
+
+use super::db::{begin_write, is_unique_violation};
+use super::eligibility::assess_order;
+use super::orders::{self, not_in_future};
+use super::{audit, new_id, now, policy, RequestContext};
+use crate::domain::claim::{next_status, ClaimAction};
+use crate::domain::enums::{
+    parse_stored, ClaimReason, ClaimStatus, ContactChannel, EvidenceKind, RejectionReason,
+};
+use crate::domain::{Money, Role, RoleSet};
+use crate::error::{AppError, AppResult};
+
+/// Longest description, note or evidence text accepted.
+pub const MAX_TEXT: usize = 10_000;
+
+/// Trims required free text and checks its length.
+pub fn required_text(value: &str, field: &str) -> AppResult<String> {
+    let v = value.trim();
+    if v.is_empty() || v.chars().count() > MAX_TEXT {
+        return Err(AppError::bad_input(format!(
+            "{field} must be 1 to {MAX_TEXT} characters"
+        )));
+    }
+    Ok(v.to_string())
+}
+
+pub async fn find<C: ConnectionTrait>(
+    conn: &C,
+    id: Uuid,
+) -> AppResult<Option<refund_claim::Model>> {
+    Ok(refund_claim::Entity::find_by_id(id).one(conn).await?)
+}
+
+/// Locks the claim row for the rest of the transaction.
+pub async fn lock<C: ConnectionTrait>(conn: &C, id: Uuid) -> AppResult<refund_claim::Model> {
+    refund_claim::Entity::find_by_id(id)
+        .lock_exclusive()
+        .one(conn)
+        .await?
+        .ok_or(AppError::NotFound("claim"))
+}
+
+/// A stale `expectedVersion` is a CONFLICT: someone changed the claim since
+/// the client read it.
+pub fn check_version(claim: &refund_claim::Model, expected: Option<i32>) -> AppResult<()> {
+    match expected {
+        Some(v) if v != claim.version => Err(AppError::Conflict(format!(
+            "the claim changed (version {} now, {v} expected); reload it",
+            claim.version
+        ))),
+        _ => Ok(()),
+    }
+}
+
+pub fn status_of(claim: &refund_claim::Model) -> AppResult<ClaimStatus> {
+    parse_stored(&claim.status)
+}
+
+/// The next status for `action`, or INVALID_TRANSITION.
+pub fn transition(claim: &refund_claim::Model, action: ClaimAction) -> AppResult<ClaimStatus> {
+    next_status(status_of(claim)?, action).map_err(|e| AppError::InvalidTransition(e.to_string()))
+}
+
+/// Appends a claim event.
+pub async fn record_event<C: ConnectionTrait>(
+    conn: &C,
+    claim_id: Uuid,
+    kind: &str,
+    actor: Option<Uuid>,
+    note: Option<String>,
+) -> AppResult<()> {
+    claim_event::Entity::insert(claim_event::ActiveModel {
+        id: Set(new_id()),
+        claim_id: Set(claim_id),
+        kind: Set(kind.to_string()),
+        actor_id: Set(actor),
+        note: Set(note),
+        at: Set(now()),
+    })
+    .exec_without_returning(conn)
+    .await?;
+    Ok(())
+}
+
+/// One claim change: what the event and the audit entry say about it.
+pub struct Change<'a> {
+    pub event: &'a str,
+    pub note: Option<String>,
+    pub audit_action: &'a str,
+    pub details: Value,
+}
+
+/// Saves `model` with a bumped version, appends the event and the audit
+/// entry, and commits.
+pub async fn save(
+    txn: DatabaseTransaction,
+    ctx: &RequestContext,
+    current: &refund_claim::Model,
+    mut model: refund_claim::ActiveModel,
+    change: Change<'_>,
+) -> AppResult<refund_claim::Model> {
+    model.version = Set(current.version + 1);
+    model.updated_at = Set(now());
+    let saved = model.update(&txn).await?;
+    record_event(&txn, current.id, change.event, ctx.actor, change.note).await?;
+    let mut details = change.details;
+    if let Value::Object(map) = &mut details {
+        map.insert("from".into(), json!(current.status));
+        map.insert("to".into(), json!(saved.status));
+    }
+    audit::record(&txn, ctx, change.audit_action, "claim", current.id, details).await?;
+    txn.commit().await?;
+    Ok(saved)
+}
+
+/// A validated claim submission.
+pub struct NewClaim {
+    pub order_id: Uuid,
+    pub reason: ClaimReason,
+    pub description: String,
+    pub channel: ContactChannel,
+    pub requested: Option<Money>,
+    pub submitted_at: Option<DateTime<Utc>>,
+}
+
+/// Submits a claim: one open claim per order (the database enforces it),
+/// assessed under the policy in force at submission, pinned on the claim.
+#[tracing::instrument(skip(db, new), fields(order_id = %new.order_id))]
+pub async fn submit(
+    db: &DatabaseConnection,
+    ctx: &RequestContext,
+    new: NewClaim,
+) -> AppResult<refund_claim::Model> {
+    let description = required_text(&new.description, "description")?;
+    let submitted_at = new.submitted_at.unwrap_or_else(now);
+    not_in_future(submitted_at, "submittedAt")?;
+    let txn = begin_write(db).await?;
+    let order = orders::lock(&txn, new.order_id).await?;
+    let open = refund_claim::Entity::find()
+        .filter(refund_claim::Column::OpenOrderId.eq(order.id))
+        .one(&txn)
+        .await?;
+    if open.is_some() {
+        return Err(AppError::Conflict(
+            "the order already has an open claim".into(),
+        ));
+    }
+    let policy_row = policy::in_force_at(&txn, submitted_at).await?;
+    let rules = policy::rules_of(&policy_row)?;
+    let (assessment, refundable) =
+        assess_order(&txn, &order, new.reason, submitted_at, &rules).await?;
+    let requested = match new.requested {
+        Some(m) => {
+            if m.currency().code() != order.currency {
+                return Err(AppError::bad_input(format!(
+                    "requestedAmount must be in {}",
+                    order.currency
+                )));
+            }
+            if !m.is_positive() {
+                return Err(AppError::bad_input(
+                    "requestedAmount must be greater than zero",
+                ));
+            }
+            m.minor()
+        }
+        None => refundable,
+    };
+    if requested > refundable || requested <= 0 {
+        return Err(AppError::RefundLimitExceeded(format!(
+            "at most {refundable} minor units of {} are still refundable on this order",
+            order.currency
+        )));
+    }
+    let id = new_id();
+    let at = now();
+    let model = refund_claim::ActiveModel {
+        id: Set(id),
+        order_id: Set(order.id),
+        customer_id: Set(order.customer_id),
+        reason: Set(new.reason.as_str().to_string()),
+        description: Set(description),
+        channel: Set(new.channel.as_str().to_string()),
+        status: Set(ClaimStatus::Submitted.as_str().to_string()),
+        requested_minor: Set(requested),
+        approved_minor: Set(None),
+        currency: Set(order.currency.clone()),
+        eligibility_outcome: Set(assessment.outcome.as_str().to_string()),
+        eligibility_rule: Set(assessment.rule.as_str().to_string()),
+        eligibility_explanation: Set(assessment.explanation.clone()),
+        eligibility_suggested_minor: Set(assessment.suggested_minor),
+        evidence_required: Set(assessment.evidence_required),
+        policy_version: Set(assessment.policy_version),
+        assignee_id: Set(None),
+        submitted_by: Set(ctx.actor),
+        submitted_at: Set(submitted_at),
+        first_approver_id: Set(None),
+        first_approved_minor: Set(None),
+        decided_by: Set(None),
+        decided_at: Set(None),
+        decision_note: Set(None),
+        rejection_reason: Set(None),
+        override_reason: Set(None),
+        version: Set(1),
+        open_order_id: Set(Some(order.id)),
+        created_at: Set(at),
+        updated_at: Set(at),
+    };
+    if let Err(e) = refund_claim::Entity::insert(model)
+        .exec_without_returning(&txn)
+        .await
+    {
+        return Err(if is_unique_violation(&e) {
+            AppError::Conflict("the order already has an open claim".into())
+        } else {
+            e.into()
+        });
+    }
+    record_event(&txn, id, "submitted", ctx.actor, None).await?;
+    audit::record(
+        &txn,
+        ctx,
+        "claim.submit",
+        "claim",
+        id,
+        json!({ "orderId": order.id, "reason": new.reason.as_str(), "requested": requested, "eligibility": assessment.outcome.as_str(), "rule": assessment.rule.as_str() }),
+    )
+    .await?;
+    let created = lock(&txn, id).await?;
+    txn.commit().await?;
+    Ok(created)
+}
+
+/// Assigns the claim to a staff member who handles or decides claims.
+pub async fn assign(
+    db: &DatabaseConnection,
+    ctx: &RequestContext,
+    id: Uuid,
+    assignee: Uuid,
+) -> AppResult<refund_claim::Model> {
+    let txn = begin_write(db).await?;
+    let current = lock(&txn, id).await?;
+    let to = transition(&current, ClaimAction::Assign)?;
+    let person = staff::Entity::find_by_id(assignee)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| AppError::bad_input("the assignee does not exist"))?;
+    let roles = RoleSet::from_stored(&person.roles).map_err(AppError::internal)?;
+    if !person.active || !roles.any_of(&[Role::Admin, Role::RefundManager, Role::SupportAgent]) {
+        return Err(AppError::bad_input(
+            "the assignee must be active staff who handle claims",
+        ));
+    }
+    let mut model = current.clone().into_active_model();
+    model.assignee_id = Set(Some(assignee));
+    model.status = Set(to.as_str().to_string());
+    let change = Change {
+        event: "assigned",
+        note: None,
+        audit_action: "claim.assign",
+        details: json!({ "assigneeId": assignee }),
+    };
+    save(txn, ctx, &current, model, change).await
+}
+
+/// SUBMITTED | UNDER_REVIEW → NEEDS_INFO, with the message for the customer.
+pub async fn request_info(
+    db: &DatabaseConnection,
+    ctx: &RequestContext,
+    id: Uuid,
+    message: &str,
+) -> AppResult<refund_claim::Model> {
+    let message = required_text(message, "message")?;
+    let txn = begin_write(db).await?;
+    let current = lock(&txn, id).await?;
+    let to = transition(&current, ClaimAction::RequestInfo)?;
+    let mut model = current.clone().into_active_model();
+    model.status = Set(to.as_str().to_string());
+    let change = Change {
+        event: "info_requested",
+        note: Some(message),
+        audit_action: "claim.request_info",
+        details: json!({}),
+    };
+    save(txn, ctx, &current, model, change).await
+}
+
+/// A validated piece of evidence: a kind and a URL or a text.
+pub struct NewEvidence {
+    pub kind: EvidenceKind,
+    pub url: Option<String>,
+    pub text: Option<String>,
+}
+
+impl NewEvidence {
+    pub fn validate(&self) -> AppResult<()> {
+        if self.url.is_none() && self.text.is_none() {
+            return Err(AppError::bad_input("evidence needs a url or a text"));
+        }
+        if let Some(url) = &self.url {
+            let lower = url.to_ascii_lowercase();
+            if !(lower.starts_with("https://") || lower.starts_with("http://"))
+                || url.len() > 2048
+                || url.chars().any(|c| c.is_whitespace() || c.is_control())
+            {
+                return Err(AppError::bad_input(
+                    "url must be an http(s) URL of at most 2048 characters",
+                ));
+            }
+        }
+        if let Some(text) = &self.text {
+            required_text(text, "text")?;
+        }
+        Ok(())
+    }
+}
+
+/// Adds evidence; NEEDS_INFO goes back to UNDER_REVIEW.
+pub async fn add_evidence(
+    db: &DatabaseConnection,
+    ctx: &RequestContext,
+    id: Uuid,
+    evidence: NewEvidence,
+) -> AppResult<refund_claim::Model> {
+    evidence.validate()?;
+    let txn = begin_write(db).await?;
+    let current = lock(&txn, id).await?;
+    let to = transition(&current, ClaimAction::AddEvidence)?;
+    let evidence_id = new_id();
+    claim_evidence::Entity::insert(claim_evidence::ActiveModel {
+        id: Set(evidence_id),
+        claim_id: Set(id),
+        kind: Set(evidence.kind.as_str().to_string()),
+        url: Set(evidence.url),
+        text: Set(evidence.text.map(|t| t.trim().to_string())),
+        added_by: Set(ctx.actor),
+        added_at: Set(now()),
+    })
+    .exec_without_returning(&txn)
+    .await?;
+    let mut model = current.clone().into_active_model();
+    model.status = Set(to.as_str().to_string());
+    let change = Change {
+        event: "evidence_added",
+        note: None,
+        audit_action: "claim.add_evidence",
+        details: json!({ "evidenceId": evidence_id, "kind": evidence.kind.as_str() }),
+    };
+    save(txn, ctx, &current, model, change).await
+}
+
+pub async fn add_note(
+    db: &DatabaseConnection,
+    ctx: &RequestContext,
+    id: Uuid,
+    note: &str,
+) -> AppResult<refund_claim::Model> {
+    let note = required_text(note, "note")?;
+    let txn = begin_write(db).await?;
+    let current = lock(&txn, id).await?;
+    transition(&current, ClaimAction::AddNote)?;
+    let model = current.clone().into_active_model();
+    let change = Change {
+        event: "note_added",
+        note: Some(note),
+        audit_action: "claim.add_note",
+        details: json!({}),
+    };
+    save(txn, ctx, &current, model, change).await
+}
+
+/// The customer no longer wants the refund.
+pub async fn withdraw(
+    db: &DatabaseConnection,
+    ctx: &RequestContext,
+    id: Uuid,
+    note: &str,
+) -> AppResult<refund_claim::Model> {
+    let note = required_text(note, "note")?;
+    let txn = begin_write(db).await?;
+    let current = lock(&txn, id).await?;
+    let to = transition(&current, ClaimAction::Withdraw)?;
+    let mut model = current.clone().into_active_model();
+    model.status = Set(to.as_str().to_string());
+    model.open_order_id = Set(None);
+    let change = Change {
+        event: "withdrawn",
+        note: Some(note),
+        audit_action: "claim.withdraw",
+        details: json!({}),
+    };
+    save(txn, ctx, &current, model, change).await
+}
+
+/// Rejects an open claim with a reason code and a note.
+pub async fn reject(
+    db: &DatabaseConnection,
+    ctx: &RequestContext,
+    id: Uuid,
+    reason: RejectionReason,
+    note: &str,
+    expected_version: Option<i32>,
+) -> AppResult<refund_claim::Model> {
+    let note = required_text(note, "note")?;
+    let txn = begin_write(db).await?;
+    let current = lock(&txn, id).await?;
+    check_version(&current, expected_version)?;
+    let to = transition(&current, ClaimAction::Reject)?;
+    let mut model = current.clone().into_active_model();
+    model.status = Set(to.as_str().to_string());
+    model.rejection_reason = Set(Some(reason.as_str().to_string()));
+    model.decision_note = Set(Some(note.clone()));
+    model.decided_by = Set(ctx.actor);
+    model.decided_at = Set(Some(now()));
+    model.open_order_id = Set(None);
+    let change = Change {
+        event: "rejected",
+        note: Some(note),
+        audit_action: "claim.reject",
+        details: json!({ "reason": reason.as_str() }),
+    };
+    save(txn, ctx, &current, model, change).await
+}
+
+/// Evidence of many claims, oldest first.
+pub async fn evidence_of<C: ConnectionTrait>(
+    conn: &C,
+    claim_ids: &[Uuid],
+) -> AppResult<Vec<claim_evidence::Model>> {
+    Ok(claim_evidence::Entity::find()
+        .filter(claim_evidence::Column::ClaimId.is_in(claim_ids.iter().copied()))
+        .order_by_asc(claim_evidence::Column::Id)
+        .all(conn)
+        .await?)
+}
+
+/// Events of many claims, oldest first.
+pub async fn events_of<C: ConnectionTrait>(
+    conn: &C,
+    claim_ids: &[Uuid],
+) -> AppResult<Vec<claim_event::Model>> {
+    Ok(claim_event::Entity::find()
+        .filter(claim_event::Column::ClaimId.is_in(claim_ids.iter().copied()))
+        .order_by_asc(claim_event::Column::Id)
+        .all(conn)
+        .await?)
+}
+
+/// Claims of many orders, oldest first.
+pub async fn of_orders<C: ConnectionTrait>(
+    conn: &C,
+    order_ids: &[Uuid],
+) -> AppResult<Vec<refund_claim::Model>> {
+    Ok(refund_claim::Entity::find()
+        .filter(refund_claim::Column::OrderId.is_in(order_ids.iter().copied()))
+        .order_by_asc(refund_claim::Column::Id)
+        .all(conn)
+        .await?)
+}
