@@ -5,7 +5,7 @@ use std::time::Duration;
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
-    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    IsolationLevel, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 
 use crate::metrics::PoolStats;
@@ -35,10 +35,18 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
 
 /// Begins a transaction that will write. On SQLite it is `BEGIN IMMEDIATE`: the
 /// write lock is taken up front, so concurrent writers queue on the busy
-/// timeout instead of failing when a read lock cannot be upgraded.
+/// timeout instead of failing when a read lock cannot be upgraded. On MySQL
+/// and MariaDB it is READ COMMITTED, as PostgreSQL's default: after waiting
+/// for a row lock, plain reads see what the lock holder committed (under
+/// REPEATABLE READ they would read an older snapshot).
 pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    let isolation_level = match db.get_database_backend() {
+        DbBackend::MySql => Some(IsolationLevel::ReadCommitted),
+        _ => None,
+    };
     db.begin_with_options(TransactionOptions {
         sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        isolation_level,
         ..Default::default()
     })
     .await

@@ -192,16 +192,14 @@ pub async fn create(
         updated_at: Set(at),
         lock_version: Set(1),
     };
-    let inserted = order::Entity::insert(model)
+    order::Entity::insert(model)
         .on_conflict_do_nothing_on([order::Column::Number])
         .exec_without_returning(&txn)
         .await?;
-    // Depending on the backend a skipped insert reports as Conflicted or as
-    // zero rows inserted.
-    if matches!(
-        inserted,
-        sea_orm::TryInsertResult::Conflicted | sea_orm::TryInsertResult::Inserted(0)
-    ) {
+    // Whether the row is ours is read back by its number: backends report a
+    // skipped insert differently (MySQL counts "found" rows as affected).
+    let stored = find_by_number(&txn, &new.number).await?;
+    if stored.as_ref().map(|o| o.id) != Some(id) {
         // A concurrent request won the race for this number.
         txn.rollback().await?;
         return existing_same(db, &new)
@@ -217,12 +215,8 @@ pub async fn create(
         json!({ "number": new.number, "customerId": customer.id, "total": new.total.minor(), "currency": new.total.currency().code() }),
     )
     .await?;
-    let created = order::Entity::find_by_id(id)
-        .one(&txn)
-        .await?
-        .ok_or_else(|| AppError::internal("order vanished after insert"))?;
     txn.commit().await?;
-    Ok(created)
+    stored.ok_or_else(|| AppError::internal("order vanished after insert"))
 }
 
 /// Locks the order row for the rest of the transaction (money-affecting
@@ -233,6 +227,20 @@ pub async fn lock<C: ConnectionTrait>(conn: &C, id: Uuid) -> AppResult<order::Mo
         .one(conn)
         .await?
         .ok_or(AppError::NotFound("order"))
+}
+
+/// Sets the order's status (the caller holds its lock and writes the audit entry).
+pub async fn set_status<C: ConnectionTrait>(
+    conn: &C,
+    current: &order::Model,
+    status: OrderStatus,
+) -> AppResult<()> {
+    let mut model = current.clone().into_active_model();
+    model.status = Set(status.as_str().to_string());
+    model.lock_version = Set(current.lock_version + 1);
+    model.updated_at = Set(now());
+    model.update(conn).await?;
+    Ok(())
 }
 
 /// PENDING → PAID.
