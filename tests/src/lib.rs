@@ -121,6 +121,7 @@ pub struct TestApp {
     pub address: String,
     pub backend: Backend,
     pub db: DatabaseConnection,
+    pub database_url: String,
     pub client: reqwest::Client,
 }
 
@@ -130,10 +131,17 @@ impl TestApp {
         Self::spawn_with(backend, settings_for(url)).await
     }
 
+    /// A second server process-equivalent on the same database (its own pool
+    /// and workers), for tests of correctness across servers.
+    pub async fn sibling(&self) -> TestApp {
+        Self::spawn_with(self.backend, settings_for(self.database_url.clone())).await
+    }
+
     pub async fn spawn_with(backend: Backend, settings: Settings) -> TestApp {
         if std::env::var("TEST_LOG").is_ok() {
             api::telemetry::init(LogFormat::Pretty);
         }
+        let database_url = settings.database_url.clone();
         let app = Application::build(settings).await.expect("server builds");
         let address = format!("http://127.0.0.1:{}", app.port());
         let db = app.db().clone();
@@ -142,6 +150,7 @@ impl TestApp {
             address,
             backend,
             db,
+            database_url,
             client: reqwest::Client::new(),
         }
     }
@@ -262,7 +271,7 @@ impl TestApp {
 }
 
 /// Every field of a claim the tests read back.
-pub const CLAIM_FIELDS: &str = "id status version reason requestedAmount { amount currency } approvedAmount { amount } eligibility { outcome rule explanation suggestedAmount { amount } evidenceRequired policyVersion } evidence { kind url text } events { kind note actor { id } } payouts { status amount { amount } method sameMethodAsOrder expectedEarliest expectedLatest overdue } assignee { id } submittedBy { id } decidedBy { id } decidedAt decisionNote rejectionReason overrideReason";
+pub const CLAIM_FIELDS: &str = "id status version reason requestedAmount { amount currency } approvedAmount { amount } eligibility { outcome rule explanation suggestedAmount { amount } evidenceRequired policyVersion } evidence { kind url text } events { kind note actor { id } } payouts { id status amount { amount } method sameMethodAsOrder expectedEarliest expectedLatest overdue } assignee { id } submittedBy { id } decidedBy { id } decidedAt decisionNote rejectionReason overrideReason";
 
 impl TestApp {
     /// A paid order whose activation was delivered at `delivered_at`

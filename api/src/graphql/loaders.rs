@@ -130,6 +130,14 @@ children_loader!(
     crate::service::contacts::of_customers
 );
 
+children_loader!(
+    /// Chargebacks of each order, oldest first.
+    ChargebacksByOrderLoader,
+    chargeback,
+    order_id,
+    crate::service::chargebacks::of_orders
+);
+
 /// The activation of each order (at most one).
 pub struct ActivationByOrderLoader(pub DatabaseConnection);
 
@@ -225,6 +233,7 @@ pub fn register(req: async_graphql::Request, db: &DatabaseConnection) -> async_g
         EventsByClaimLoader,
         PayoutsByClaimLoader,
         PayoutsByOrderLoader,
-        ClaimsByOrderLoader
+        ClaimsByOrderLoader,
+        ChargebacksByOrderLoader
     )
 }

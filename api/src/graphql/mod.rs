@@ -2,6 +2,7 @@
 
 pub mod activations;
 pub mod audit;
+pub mod chargebacks;
 pub mod claims;
 pub mod connection;
 pub mod context;
@@ -31,6 +32,8 @@ pub struct Query(
     orders::OrderQueryRoot,
     claims::ClaimQueryRoot,
     policy::PolicyQuery,
+    payouts::PayoutQuery,
+    chargebacks::ChargebackQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -41,6 +44,8 @@ pub struct Mutation(
     activations::ActivationMutation,
     claims::ClaimMutation,
     policy::PolicyMutation,
+    payouts::PayoutMutation,
+    chargebacks::ChargebackMutation,
 );
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;

@@ -5,13 +5,14 @@ use async_graphql::{Context, InputObject, Object, Result, ID};
 use entity::order;
 
 use super::activations::Activation;
+use super::chargebacks::Chargeback;
 use super::claims::Claim;
 use super::connection::{connection_from, PageConnection};
 use super::context::{db, page_request, parse_id, request_context};
 use super::customers::Customer;
 use super::loaders::{
-    load, ActivationByOrderLoader, ClaimsByOrderLoader, CustomerLoader, OrderMoneyLoader,
-    PayoutsByOrderLoader,
+    load, ActivationByOrderLoader, ChargebacksByOrderLoader, ClaimsByOrderLoader, CustomerLoader,
+    OrderMoneyLoader, PayoutsByOrderLoader,
 };
 use super::money::{money, MoneyInput, MoneyObject};
 use super::payouts::Payout;
@@ -90,6 +91,12 @@ impl Order {
             .await?
             .unwrap_or_default();
         Ok(rows.into_iter().map(Payout).collect())
+    }
+    async fn chargebacks(&self, ctx: &Context<'_>) -> Result<Vec<Chargeback>> {
+        let rows = load::<ChargebacksByOrderLoader>(ctx, self.0.id)
+            .await?
+            .unwrap_or_default();
+        Ok(rows.into_iter().map(Chargeback).collect())
     }
     async fn activation(&self, ctx: &Context<'_>) -> Result<Option<Activation>> {
         let found = load::<ActivationByOrderLoader>(ctx, self.0.id).await?;

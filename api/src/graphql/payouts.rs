@@ -6,12 +6,17 @@ use chrono::NaiveDate;
 use entity::payout;
 
 use super::claims::Claim;
+use super::connection::{connection_from, PageConnection};
+use super::context::{db, page_request, parse_id, request_context};
 use super::loaders::{load, ClaimLoader, OrderLoader};
 use super::money::{money, MoneyObject};
 use super::orders::Order;
 use super::scalars::Timestamp;
+use crate::auth::guard::roles;
+use crate::auth::RoleGuard;
 use crate::domain::enums::{parse_stored, PaymentMethod, PayoutStatus};
 use crate::error::AppError;
+use crate::service::payouts as svc;
 
 pub struct Payout(pub payout::Model);
 
@@ -75,5 +80,112 @@ impl Payout {
     }
     async fn failure_reason(&self) -> Option<&str> {
         self.0.failure_reason.as_deref()
+    }
+}
+
+#[derive(async_graphql::InputObject, Default)]
+pub struct PayoutFilter {
+    status: Option<Vec<PayoutStatus>>,
+    overdue_only: Option<bool>,
+    initiated_from: Option<Timestamp>,
+    initiated_to: Option<Timestamp>,
+}
+
+#[derive(Default)]
+pub struct PayoutQuery;
+
+#[Object]
+impl PayoutQuery {
+    /// Newest first.
+    #[graphql(guard = "RoleGuard::any(roles::CLAIM_READERS)")]
+    async fn payouts(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        filter: Option<PayoutFilter>,
+    ) -> Result<PageConnection<Payout>> {
+        let page = page_request(first, after, None, None)?;
+        let f = filter.unwrap_or_default();
+        let query = svc::PayoutQuery {
+            status: f.status.unwrap_or_default(),
+            overdue_only: f.overdue_only.unwrap_or(false),
+            initiated_from: f.initiated_from.map(|t| t.0),
+            initiated_to: f.initiated_to.map(|t| t.0),
+        };
+        let rows = svc::list(db(ctx), &query, &page).await?;
+        Ok(connection_from(rows, |p| p.id, Payout))
+    }
+}
+
+#[derive(Default)]
+pub struct PayoutMutation;
+
+#[Object]
+impl PayoutMutation {
+    /// PENDING → SENT.
+    #[graphql(guard = "RoleGuard::any(roles::MONEY)")]
+    async fn mark_payout_sent(
+        &self,
+        ctx: &Context<'_>,
+        payout_id: ID,
+        external_reference: String,
+    ) -> Result<Payout> {
+        let id = parse_id(&payout_id)?;
+        Ok(Payout(
+            svc::mark_sent(db(ctx), &request_context(ctx), id, &external_reference).await?,
+        ))
+    }
+
+    /// SENT → SETTLED (settledAt defaults to now, never in the future).
+    #[graphql(guard = "RoleGuard::any(roles::MONEY)")]
+    async fn mark_payout_settled(
+        &self,
+        ctx: &Context<'_>,
+        payout_id: ID,
+        settled_at: Option<Timestamp>,
+    ) -> Result<Payout> {
+        let id = parse_id(&payout_id)?;
+        Ok(Payout(
+            svc::mark_settled(db(ctx), &request_context(ctx), id, settled_at.map(|t| t.0)).await?,
+        ))
+    }
+
+    /// PENDING | SENT → FAILED.
+    #[graphql(guard = "RoleGuard::any(roles::MONEY)")]
+    async fn mark_payout_failed(
+        &self,
+        ctx: &Context<'_>,
+        payout_id: ID,
+        reason: String,
+    ) -> Result<Payout> {
+        let id = parse_id(&payout_id)?;
+        Ok(Payout(
+            svc::mark_failed(db(ctx), &request_context(ctx), id, &reason).await?,
+        ))
+    }
+
+    /// A new PENDING payout for a FAILED one (once); another method needs a note.
+    #[graphql(guard = "RoleGuard::any(roles::MONEY)")]
+    async fn retry_payout(
+        &self,
+        ctx: &Context<'_>,
+        payout_id: ID,
+        method: Option<PaymentMethod>,
+        note: Option<String>,
+        idempotency_key: Option<String>,
+    ) -> Result<Payout> {
+        let id = parse_id(&payout_id)?;
+        Ok(Payout(
+            svc::retry(
+                db(ctx),
+                &request_context(ctx),
+                id,
+                method,
+                note,
+                idempotency_key,
+            )
+            .await?,
+        ))
     }
 }

@@ -4,6 +4,7 @@
 pub mod activations;
 pub mod approval;
 pub mod audit;
+pub mod chargebacks;
 pub mod claim_list;
 pub mod claims;
 pub mod contacts;
