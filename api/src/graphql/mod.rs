@@ -12,6 +12,7 @@ pub mod money;
 pub mod orders;
 pub mod payouts;
 pub mod policy;
+pub mod report;
 pub mod scalars;
 pub mod staff;
 
@@ -34,6 +35,7 @@ pub struct Query(
     policy::PolicyQuery,
     payouts::PayoutQuery,
     chargebacks::ChargebackQuery,
+    report::ReportQuery,
 );
 
 #[derive(MergedObject, Default)]

@@ -17,6 +17,7 @@ pub mod orders;
 pub mod page;
 pub mod payouts;
 pub mod policy;
+pub mod report;
 pub mod sql;
 pub mod staff;
 
