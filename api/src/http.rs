@@ -18,7 +18,7 @@ use crate::auth::jwt::TokenService;
 use crate::auth::AuthState;
 use crate::config::{Environment, Settings};
 use crate::error::{code, AppError};
-use crate::graphql::context::RequestId;
+use crate::graphql::context::{ClientAddr, RequestId};
 use crate::graphql::loaders;
 use crate::graphql::AppSchema;
 use crate::metrics::Metrics;
@@ -43,6 +43,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/graphql", web::get().to(graphql_get))
         .route("/healthz", web::get().to(healthz))
         .route("/readyz", web::get().to(readyz))
+        .route(
+            "/exports/claims.csv",
+            web::get().to(crate::exports::claims_csv),
+        )
+        .route(
+            "/exports/payouts.csv",
+            web::get().to(crate::exports::payouts_csv),
+        )
         .route("/metrics", web::get().to(metrics));
 }
 
@@ -225,7 +233,10 @@ fn is_mutation(req: &async_graphql::Request) -> bool {
 }
 
 /// Works out who is calling from the `Authorization` header.
-async fn authenticate(req: &HttpRequest, state: &AppState) -> Result<AuthState, AppError> {
+pub(crate) async fn authenticate(
+    req: &HttpRequest,
+    state: &AppState,
+) -> Result<AuthState, AppError> {
     let Some(header) = req.headers().get(header::AUTHORIZATION) else {
         return Ok(AuthState::Anonymous);
     };
@@ -252,7 +263,12 @@ async fn execute(req: &HttpRequest, gql: async_graphql::Request, state: &AppStat
     let rid = request_id(req);
     let response = match authenticate(req, state).await {
         Ok(auth) => {
-            let gql = loaders::register(gql.data(auth).data(rid.clone()), &state.db);
+            let client = ClientAddr(
+                req.peer_addr()
+                    .map(|a| a.ip().to_string())
+                    .unwrap_or_else(|| "unknown".into()),
+            );
+            let gql = loaders::register(gql.data(auth).data(rid.clone()).data(client), &state.db);
             state.schema.execute(gql).await
         }
         Err(err) => {
@@ -303,6 +319,7 @@ fn classify(err: &ServerError) -> &'static str {
         || m.starts_with("Query is nested too deep")
         || m.starts_with("The recursion depth of the query")
         || m.starts_with("The number of directives")
+        || m.starts_with(crate::graphql::limits::TOO_MANY_ALIASES)
     {
         code::QUERY_TOO_COMPLEX
     } else {

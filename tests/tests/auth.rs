@@ -211,3 +211,53 @@ async fn deactivation_and_role_changes_revoke_tokens_at_once() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn repeated_failures_are_rate_limited_per_email_across_servers() {
+    on_every_backend(|app| async move {
+        let sibling = app.sibling().await;
+        let victim = app.staff(&[Role::Admin]).await;
+        let other = app.staff(&[Role::Finance]).await;
+        let q = "mutation($e:String!,$p:String!){ login(email:$e,password:$p){ token } }";
+        // Failures spread over two servers count together (the counter is in the database).
+        for i in 0..5 {
+            let server = if i % 2 == 0 { &app } else { &sibling };
+            assert_error(
+                &server
+                    .graphql(q, json!({ "e": victim.email, "p": "wrong password" }), None)
+                    .await,
+                "UNAUTHENTICATED",
+            );
+        }
+        // Now even the right password is refused for the rest of the window.
+        let limited = app
+            .graphql(
+                q,
+                json!({ "e": victim.email.to_uppercase(), "p": PASSWORD }),
+                None,
+            )
+            .await;
+        assert_error(&limited, "RATE_LIMITED");
+        assert!(limited["data"].is_null());
+        // Other accounts are unaffected.
+        let ok = sibling
+            .graphql(q, json!({ "e": other.email, "p": PASSWORD }), None)
+            .await;
+        assert!(ok["data"]["login"]["token"].is_string(), "{ok}");
+        // A success resets the count: four failures, a success, four more are fine.
+        for _ in 0..4 {
+            app.graphql(q, json!({ "e": other.email, "p": "nope" }), None)
+                .await;
+        }
+        app.login(&other.email, PASSWORD).await;
+        for _ in 0..4 {
+            assert_error(
+                &app.graphql(q, json!({ "e": other.email, "p": "nope" }), None)
+                    .await,
+                "UNAUTHENTICATED",
+            );
+        }
+        app.login(&other.email, PASSWORD).await;
+    })
+    .await;
+}

@@ -193,3 +193,38 @@ async fn graphql_level_mistakes_get_contract_codes() {
     );
     assert_error(&app.graphql(&deep, json!({}), t).await, "QUERY_TOO_COMPLEX");
 }
+
+#[tokio::test]
+async fn alias_floods_and_deep_nesting_are_refused_before_any_sql() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let admin = app.staff(&[Role::Admin]).await;
+    let t = Some(admin.token.as_str());
+    let flood: String = (0..500).map(|i| format!("a{i}: me {{ id }} ")).collect();
+    let body = app.graphql(&format!("{{ {flood} }}"), json!({}), t).await;
+    assert_error(&body, "QUERY_TOO_COMPLEX");
+    // Through a fragment too.
+    let fragment: String = (0..150).map(|i| format!("x{i}: id ")).collect();
+    let body = app
+        .graphql(
+            &format!("{{ me {{ ...F }} }} fragment F on Staff {{ {fragment} }}"),
+            json!({}),
+            t,
+        )
+        .await;
+    assert_error(&body, "QUERY_TOO_COMPLEX");
+    // A dashboard-sized query passes.
+    let fine: String = (0..20).map(|i| format!("a{i}: me {{ id }} ")).collect();
+    assert!(app.graphql(&format!("{{ {fine} }}"), json!({}), t).await["errors"].is_null());
+    // 25 levels of nesting through real types.
+    let deep = format!(
+        "{{ orders {{ nodes {{ {} id {} }} }} }}",
+        "customer { orders { nodes { ".repeat(6),
+        "} } } ".repeat(6)
+    );
+    assert_error(&app.graphql(&deep, json!({}), t).await, "QUERY_TOO_COMPLEX");
+    let directives = format!("{{ me {} {{ id }} }}", "@include(if: true) ".repeat(50));
+    assert_error(
+        &app.graphql(&directives, json!({}), t).await,
+        "QUERY_TOO_COMPLEX",
+    );
+}

@@ -13,6 +13,10 @@ use crate::service::RequestContext;
 #[derive(Clone, Debug)]
 pub struct RequestId(pub String);
 
+/// The client's address (the TCP peer; forwarded headers are not trusted).
+#[derive(Clone, Debug)]
+pub struct ClientAddr(pub String);
+
 pub fn db<'a>(ctx: &'a Context<'_>) -> &'a DatabaseConnection {
     // Inserted by the schema builder for every server; absence is a wiring bug
     // caught by the first test that runs a query.

@@ -7,6 +7,7 @@ pub mod claims;
 pub mod connection;
 pub mod context;
 pub mod customers;
+pub mod limits;
 pub mod loaders;
 pub mod money;
 pub mod orders;
@@ -59,6 +60,7 @@ pub fn schema_builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
         .limit_complexity(MAX_COMPLEXITY)
         .limit_recursive_depth(64)
         .limit_directives(MAX_DIRECTIVES)
+        .extension(limits::Limits)
 }
 
 /// The SDL that `refund-desk export-schema` prints and `schema.graphql` holds.

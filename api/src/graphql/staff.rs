@@ -6,7 +6,7 @@ use uuid::Uuid;
 use entity::staff;
 
 use super::connection::{connection_from, PageConnection};
-use super::context::{db, page_request, parse_id, principal, request_context};
+use super::context::{db, page_request, parse_id, principal, request_context, ClientAddr};
 use super::loaders::{load, StaffLoader};
 use super::scalars::Timestamp;
 use crate::auth::guard::roles;
@@ -101,7 +101,12 @@ impl StaffMutation {
         password: String,
     ) -> Result<AuthPayload> {
         let tokens = ctx.data_unchecked::<std::sync::Arc<TokenService>>();
-        let (issued, staff) = service::staff::login(db(ctx), tokens, &email, &password).await?;
+        let client = ctx
+            .data::<ClientAddr>()
+            .map(|c| c.0.as_str())
+            .unwrap_or("unknown");
+        let (issued, staff) =
+            service::staff::login(db(ctx), tokens, &email, &password, client).await?;
         Ok(AuthPayload {
             token: issued.token,
             expires_at: issued.expires_at.into(),

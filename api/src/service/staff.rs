@@ -2,12 +2,12 @@
 
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, IntoActiveModel, QueryFilter, QuerySelect,
+    EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use serde_json::json;
 use uuid::Uuid;
 
-use entity::staff;
+use entity::{login_attempt, staff};
 
 use super::db::{begin_write, is_unique_violation};
 use super::page::{fetch_page, SortOrder};
@@ -203,6 +203,66 @@ pub async fn find<C: ConnectionTrait>(conn: &C, id: Uuid) -> AppResult<Option<st
     Ok(staff::Entity::find_by_id(id).one(conn).await?)
 }
 
+/// Failed logins are counted over this window.
+pub const LOGIN_WINDOW_MINUTES: i64 = 15;
+/// Failures per email (since its last success) before RATE_LIMITED.
+pub const MAX_FAILURES_PER_EMAIL: u64 = 5;
+/// Failures per client address before RATE_LIMITED (password spraying).
+pub const MAX_FAILURES_PER_ADDRESS: u64 = 30;
+
+/// Refuses a login attempt when recent failures for the email (since its last
+/// success) or for the client address reached their limit. The counts live in
+/// the database, so the limit holds across server processes.
+async fn check_rate_limit(
+    db: &DatabaseConnection,
+    email: &str,
+    client_addr: &str,
+) -> AppResult<()> {
+    let since = now() - chrono::Duration::minutes(LOGIN_WINDOW_MINUTES);
+    let last_success = login_attempt::Entity::find()
+        .filter(login_attempt::Column::Email.eq(email))
+        .filter(login_attempt::Column::Succeeded.eq(true))
+        .filter(login_attempt::Column::At.gte(since))
+        .order_by_desc(login_attempt::Column::At)
+        .one(db)
+        .await?
+        .map(|a| a.at);
+    let email_failures = login_attempt::Entity::find()
+        .filter(login_attempt::Column::Email.eq(email))
+        .filter(login_attempt::Column::Succeeded.eq(false))
+        .filter(login_attempt::Column::At.gte(last_success.unwrap_or(since).max(since)))
+        .count(db)
+        .await?;
+    let address_failures = login_attempt::Entity::find()
+        .filter(login_attempt::Column::ClientAddr.eq(client_addr))
+        .filter(login_attempt::Column::Succeeded.eq(false))
+        .filter(login_attempt::Column::At.gte(since))
+        .count(db)
+        .await?;
+    if email_failures >= MAX_FAILURES_PER_EMAIL || address_failures >= MAX_FAILURES_PER_ADDRESS {
+        return Err(AppError::RateLimited);
+    }
+    Ok(())
+}
+
+async fn record_attempt(
+    db: &DatabaseConnection,
+    email: &str,
+    client_addr: &str,
+    succeeded: bool,
+) -> AppResult<()> {
+    login_attempt::Entity::insert(login_attempt::ActiveModel {
+        id: Set(new_id()),
+        email: Set(email.to_string()),
+        client_addr: Set(client_addr.to_string()),
+        succeeded: Set(succeeded),
+        at: Set(now()),
+    })
+    .exec_without_returning(db)
+    .await?;
+    Ok(())
+}
+
 /// Checks email and password. Unknown email, wrong password and inactive
 /// account all give the same UNAUTHENTICATED and take the same time.
 #[tracing::instrument(skip(db, tokens, password_given))]
@@ -211,7 +271,18 @@ pub async fn login(
     tokens: &TokenService,
     email: &str,
     password_given: &str,
+    client_addr: &str,
 ) -> AppResult<(IssuedToken, staff::Model)> {
+    // Attempts are keyed by the normalised email, or the raw text when it
+    // does not parse (those fail too, and count).
+    let key: String = Email::parse(email)
+        .map(|e| e.as_str().to_string())
+        .unwrap_or_else(|_| email.trim().to_lowercase())
+        .chars()
+        .take(255)
+        .collect();
+    let client_addr: String = client_addr.chars().take(64).collect();
+    check_rate_limit(db, &key, &client_addr).await?;
     let found = match Email::parse(email) {
         Ok(email) => {
             staff::Entity::find()
@@ -230,8 +301,12 @@ pub async fn login(
             .map_err(AppError::internal)??;
     let staff = match found {
         Some(s) if ok && s.active => s,
-        _ => return Err(AppError::Unauthenticated),
+        _ => {
+            record_attempt(db, &key, &client_addr, false).await?;
+            return Err(AppError::Unauthenticated);
+        }
     };
+    record_attempt(db, &key, &client_addr, true).await?;
     let roles = roles_of(&staff)?;
     let issued = tokens
         .issue(staff.id, &roles, staff.token_version, chrono::Utc::now())

@@ -1,0 +1,447 @@
+//! CSV exports: `GET /exports/claims.csv` and `GET /exports/payouts.csv`.
+//!
+//! The GraphQL lists' filters arrive as query parameters; rows are read in
+//! keyset pages and each page is written out as one chunk of a streamed body,
+//! so memory stays constant whatever the number of rows.
+
+use std::collections::HashMap;
+use std::fmt::Display;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use actix_web::http::{header, StatusCode};
+use actix_web::web::{self, Bytes};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse};
+use chrono::{DateTime, SecondsFormat, Utc};
+use futures_util::stream;
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
+use serde_json::json;
+use tracing::{Instrument, Span};
+use uuid::Uuid;
+
+use entity::{customer, order, staff};
+
+use crate::auth::guard::roles;
+use crate::auth::{AuthState, Principal};
+use crate::domain::email::mask_email;
+use crate::domain::page::{Direction, PageRequest};
+use crate::domain::{Currency, Email, Money, Role};
+use crate::error::{code, AppError, AppResult};
+use crate::graphql::context::RequestId;
+use crate::http::{authenticate, AppState};
+use crate::metrics::Metrics;
+use crate::service::claim_list::{self, ClaimOrder, ClaimQuery};
+use crate::service::payouts::{self, PayoutQuery};
+use crate::service::truncate_micros;
+
+/// Rows per database read, and so per chunk of the body.
+const PAGE_SIZE: usize = 500;
+
+/// Header rows, as in DESIGN.md "Limits and exports".
+const CLAIM_COLUMNS: &str = "id,submitted_at,status,reason,eligibility,rule,order_number,customer_email,requested_amount,approved_amount,currency,decided_at,decided_by";
+const PAYOUT_COLUMNS: &str = "id,claim_id,order_number,amount,currency,method,status,initiated_at,expected_latest,settled_at,external_reference";
+
+/// Exporters who see customer emails in full; the others (ANALYST) get them
+/// masked, as in the GraphQL `Customer.email` field.
+const UNMASKED: &[Role] = &[Role::Admin, Role::RefundManager, Role::Finance];
+
+/// `GET /exports/claims.csv`: the `claims` list's filters and sorts.
+pub async fn claims_csv(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let export = async {
+        let mask = !authorize(&req, &state).await?.has_any(UNMASKED);
+        claims_export(Params::parse(req.query_string())?, mask)
+    };
+    respond(&req, &state, "claims.csv", export.await).await
+}
+
+/// `GET /exports/payouts.csv`: the `payouts` list's filters, newest first.
+pub async fn payouts_csv(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let export = async {
+        authorize(&req, &state).await?;
+        payouts_export(Params::parse(req.query_string())?)
+    };
+    respond(&req, &state, "payouts.csv", export.await).await
+}
+
+/// The same token check as GraphQL requests, then the roles table's "CSV exports" row.
+async fn authorize(req: &HttpRequest, state: &AppState) -> AppResult<Principal> {
+    match authenticate(req, state).await? {
+        AuthState::Staff(p) if p.has_any(roles::REPORTERS) => Ok(p),
+        AuthState::Staff(_) => Err(AppError::Forbidden),
+        AuthState::Anonymous | AuthState::Rejected => Err(AppError::Unauthenticated),
+    }
+}
+
+/// What one export reads; fixed for the whole stream.
+enum Export {
+    Claims {
+        filter: ClaimQuery,
+        sort: ClaimOrder,
+        mask: bool,
+    },
+    Payouts(PayoutQuery),
+}
+
+fn claims_export(mut p: Params, mask: bool) -> AppResult<Export> {
+    let filter = ClaimQuery {
+        status: p.list("status")?,
+        reason: p.list("reason")?,
+        eligibility: p.list("eligibility")?,
+        submitted_from: p.time("submittedFrom")?,
+        submitted_to: p.time("submittedTo")?,
+        customer_email: p
+            .take("customerEmail")
+            .map(|e| Email::parse(&e).map_err(|e| bad(format!("customerEmail: {e}"))))
+            .transpose()?,
+        order_number: p.take("orderNumber"),
+        assignee_id: p
+            .take("assigneeId")
+            .map(|s| Uuid::parse_str(&s).map_err(|_| bad("assigneeId: malformed id")))
+            .transpose()?,
+    };
+    let sort = match p.take("sort").as_deref() {
+        None | Some("SUBMITTED_AT_DESC") => ClaimOrder::SubmittedAtDesc,
+        Some("SUBMITTED_AT_ASC") => ClaimOrder::SubmittedAtAsc,
+        Some("AMOUNT_DESC") => ClaimOrder::AmountDesc,
+        Some(other) => return Err(bad(format!("sort: unknown ClaimSort {other:?}"))),
+    };
+    p.finish()?;
+    Ok(Export::Claims { filter, sort, mask })
+}
+
+fn payouts_export(mut p: Params) -> AppResult<Export> {
+    let overdue_only = match p.take("overdueOnly").as_deref() {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(_) => return Err(bad("overdueOnly must be true or false")),
+    };
+    let filter = PayoutQuery {
+        status: p.list("status")?,
+        overdue_only,
+        initiated_from: p.time("initiatedFrom")?,
+        initiated_to: p.time("initiatedTo")?,
+    };
+    p.finish()?;
+    Ok(Export::Payouts(filter))
+}
+
+fn bad(message: impl Into<String>) -> AppError {
+    AppError::bad_input(message)
+}
+
+/// Query parameters, each taken once; whatever is left over is an error, so a
+/// misspelt filter fails loudly instead of silently exporting everything.
+struct Params(Vec<(String, String)>);
+
+impl Params {
+    fn parse(query: &str) -> AppResult<Params> {
+        let pairs = web::Query::<Vec<(String, String)>>::from_query(query)
+            .map_err(|_| bad("malformed query string"))?
+            .into_inner();
+        for (i, (k, _)) in pairs.iter().enumerate() {
+            if pairs[..i].iter().any(|(seen, _)| seen == k) {
+                return Err(bad(format!("parameter {k} is given more than once")));
+            }
+        }
+        Ok(Params(pairs))
+    }
+
+    fn take(&mut self, name: &str) -> Option<String> {
+        let i = self.0.iter().position(|(k, _)| k == name)?;
+        Some(self.0.swap_remove(i).1)
+    }
+
+    /// Comma-separated enum names; empty items are skipped, so `status=`
+    /// means no filter, like an empty list in GraphQL.
+    fn list<T: FromStr<Err = E>, E: Display>(&mut self, name: &str) -> AppResult<Vec<T>> {
+        let Some(raw) = self.take(name) else {
+            return Ok(Vec::new());
+        };
+        raw.split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| s.parse().map_err(|e| bad(format!("{name}: {e}"))))
+            .collect()
+    }
+
+    /// RFC 3339, converted to UTC and kept to the microsecond like the
+    /// GraphQL `DateTime` scalar.
+    fn time(&mut self, name: &str) -> AppResult<Option<DateTime<Utc>>> {
+        let Some(raw) = self.take(name) else {
+            return Ok(None);
+        };
+        // An unencoded `+02:00` offset arrives as ` 02:00` (form decoding), a
+        // common client slip that is unambiguous to repair.
+        DateTime::parse_from_rfc3339(&raw)
+            .or_else(|_| DateTime::parse_from_rfc3339(&raw.replace(' ', "+")))
+            .map(|t| Some(truncate_micros(t.with_timezone(&Utc))))
+            .map_err(|_| bad(format!("{name}: expected an RFC 3339 date-time")))
+    }
+
+    fn finish(self) -> AppResult<()> {
+        match self.0.first() {
+            Some((k, _)) => Err(bad(format!("unknown parameter {k}"))),
+            None => Ok(()),
+        }
+    }
+}
+
+/// One page as CSV bytes, and the id to resume after when more rows follow.
+struct Chunk {
+    csv: Vec<u8>,
+    next: Option<Uuid>,
+}
+
+impl Export {
+    /// Reads the page after `after` (the header row comes with the first) and
+    /// resolves its relations with one query each, never one per row.
+    async fn page(&self, db: &DatabaseConnection, after: Option<Uuid>) -> AppResult<Chunk> {
+        let page = PageRequest {
+            size: PAGE_SIZE,
+            direction: Direction::Forward,
+            cursor: after,
+        };
+        let mut out = csv::Writer::from_writer(Vec::new());
+        let next = match self {
+            Export::Claims { filter, sort, mask } => {
+                let found = claim_list::list(db, filter, *sort, &page).await?;
+                let rows = found.items;
+                if after.is_none() {
+                    out.write_record(CLAIM_COLUMNS.split(','))
+                        .map_err(AppError::internal)?;
+                }
+                let ids = rows.iter().map(|c| c.order_id);
+                let numbers = lookup(db, order::Column::Id, order::Column::Number, ids).await?;
+                let ids = rows.iter().map(|c| c.customer_id);
+                let emails = lookup(db, customer::Column::Id, customer::Column::Email, ids).await?;
+                let ids = rows.iter().filter_map(|c| c.decided_by);
+                let staff = lookup(db, staff::Column::Id, staff::Column::Email, ids).await?;
+                for c in &rows {
+                    let cur = Currency::parse(&c.currency).map_err(AppError::internal)?;
+                    let email = cell(emails.get(&c.customer_id));
+                    out.write_record([
+                        c.id.to_string(),
+                        time(c.submitted_at),
+                        c.status.clone(),
+                        c.reason.clone(),
+                        c.eligibility_outcome.clone(),
+                        c.eligibility_rule.clone(),
+                        cell(numbers.get(&c.order_id)),
+                        if *mask { mask_email(&email) } else { email },
+                        amount(c.requested_minor, cur),
+                        c.approved_minor.map(|m| amount(m, cur)).unwrap_or_default(),
+                        cur.code().to_string(),
+                        c.decided_at.map(time).unwrap_or_default(),
+                        cell(c.decided_by.and_then(|id| staff.get(&id))),
+                    ])
+                    .map_err(AppError::internal)?;
+                }
+                rows.last().map(|c| c.id).filter(|_| found.has_next)
+            }
+            Export::Payouts(filter) => {
+                let found = payouts::list(db, filter, &page).await?;
+                let rows = found.items;
+                if after.is_none() {
+                    out.write_record(PAYOUT_COLUMNS.split(','))
+                        .map_err(AppError::internal)?;
+                }
+                let ids = rows.iter().map(|p| p.order_id);
+                let numbers = lookup(db, order::Column::Id, order::Column::Number, ids).await?;
+                for p in &rows {
+                    let cur = Currency::parse(&p.currency).map_err(AppError::internal)?;
+                    out.write_record([
+                        p.id.to_string(),
+                        p.claim_id.to_string(),
+                        cell(numbers.get(&p.order_id)),
+                        amount(p.amount_minor, cur),
+                        cur.code().to_string(),
+                        p.method.clone(),
+                        p.status.clone(),
+                        time(p.initiated_at),
+                        p.expected_latest.to_string(),
+                        p.settled_at.map(time).unwrap_or_default(),
+                        p.external_reference.clone().unwrap_or_default(),
+                    ])
+                    .map_err(AppError::internal)?;
+                }
+                rows.last().map(|p| p.id).filter(|_| found.has_next)
+            }
+        };
+        let csv = out
+            .into_inner()
+            .map_err(|e| AppError::internal(e.into_error()))?;
+        Ok(Chunk { csv, next })
+    }
+}
+
+fn time(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+}
+
+fn amount(minor: i64, currency: Currency) -> String {
+    Money::from_minor(minor, currency).to_decimal_string()
+}
+
+fn cell(value: Option<&String>) -> String {
+    value.cloned().unwrap_or_default()
+}
+
+/// `id → value` for the distinct ids, in one `IN` query (skipped when empty).
+async fn lookup<C>(
+    db: &DatabaseConnection,
+    id: C,
+    value: C,
+    ids: impl Iterator<Item = Uuid>,
+) -> AppResult<HashMap<Uuid, String>>
+where
+    C: ColumnTrait,
+    C::EntityName: EntityTrait<Column = C>,
+{
+    let mut ids: Vec<Uuid> = ids.collect();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<(Uuid, String)> = C::EntityName::find()
+        .select_only()
+        .column(id)
+        .column(value)
+        .filter(id.is_in(ids))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().collect())
+}
+
+/// What the body stream carries from one chunk to the next.
+struct Streaming {
+    db: DatabaseConnection,
+    export: Export,
+    next: Next,
+    metrics: Arc<Metrics>,
+    // The body is polled after the handler returned, outside its request
+    // span; re-entering it keeps the request id on mid-stream log lines.
+    span: Span,
+}
+
+enum Next {
+    Ready(Chunk),
+    After(Uuid),
+    Done,
+}
+
+async fn respond(
+    req: &HttpRequest,
+    state: &AppState,
+    filename: &str,
+    export: AppResult<Export>,
+) -> HttpResponse {
+    // The first page is read before answering, so that a failing database
+    // still gets a proper 500 rather than a 200 cut short.
+    let started = async {
+        let export = export?;
+        let first = export.page(&state.db, None).await?;
+        Ok::<_, AppError>((export, first))
+    };
+    let (export, first) = match started.await {
+        Ok(started) => started,
+        Err(err) => return error_response(req, &state.metrics, &err),
+    };
+    let streaming = Streaming {
+        db: state.db.clone(),
+        export,
+        next: Next::Ready(first),
+        metrics: state.metrics.clone(),
+        span: Span::current(),
+    };
+    HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{filename}\""),
+        ))
+        // Personal data: keep it out of shared caches.
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .streaming(stream::unfold(streaming, next_chunk))
+}
+
+/// Yields the pending chunk or reads the next page. The stream is polled only
+/// when the connection can take more, so at most one page is held at a time.
+async fn next_chunk(mut s: Streaming) -> Option<(Result<Bytes, std::io::Error>, Streaming)> {
+    let chunk = match std::mem::replace(&mut s.next, Next::Done) {
+        Next::Done => return None,
+        Next::Ready(chunk) => chunk,
+        Next::After(id) => match s
+            .export
+            .page(&s.db, Some(id))
+            .instrument(s.span.clone())
+            .await
+        {
+            Ok(chunk) => chunk,
+            Err(err) => {
+                s.span.in_scope(|| {
+                    tracing::error!(cause = %err.describe(), "CSV export aborted mid-stream");
+                });
+                s.metrics.observe_error(err.code());
+                // An error item makes actix drop the connection without the
+                // final chunk, so the client sees a truncated download, not
+                // a complete-looking file. `next` is already Done.
+                return Some((Err(std::io::Error::other("CSV export aborted")), s));
+            }
+        },
+    };
+    s.next = chunk.next.map_or(Next::Done, Next::After);
+    Some((Ok(Bytes::from(chunk.csv)), s))
+}
+
+/// The GraphQL-shaped error body the `/graphql` endpoint uses before execution.
+fn error_response(req: &HttpRequest, metrics: &Metrics, err: &AppError) -> HttpResponse {
+    let status = match err.code() {
+        code::UNAUTHENTICATED => StatusCode::UNAUTHORIZED,
+        code::FORBIDDEN => StatusCode::FORBIDDEN,
+        code::BAD_USER_INPUT => StatusCode::BAD_REQUEST,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    let message = if status == StatusCode::INTERNAL_SERVER_ERROR {
+        tracing::error!(cause = %err.describe(), "CSV export failed");
+        let rid = req.extensions().get::<RequestId>().map(|r| r.0.clone());
+        format!(
+            "Internal server error (request id {})",
+            rid.unwrap_or_default()
+        )
+    } else {
+        err.message()
+    };
+    metrics.observe_error(err.code());
+    let mut res = HttpResponse::build(status);
+    if status == StatusCode::UNAUTHORIZED {
+        res.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+    }
+    res.json(json!({
+        "errors": [{ "message": message, "extensions": { "code": err.code() } }]
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use futures_util::StreamExt;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_database_error_mid_stream_ends_the_stream_with_an_error() {
+        // No tables: the next page's query fails as a lost database would.
+        let db = sea_orm::Database::connect("sqlite::memory:").await.unwrap();
+        let streaming = Streaming {
+            db,
+            export: Export::Payouts(PayoutQuery::default()),
+            next: Next::After(Uuid::now_v7()),
+            metrics: Arc::default(),
+            span: Span::none(),
+        };
+        let mut body = Box::pin(stream::unfold(streaming, next_chunk));
+        assert!(body.next().await.is_some_and(|item| item.is_err()));
+        assert!(body.next().await.is_none(), "nothing after the error");
+    }
+}
