@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -24,6 +25,9 @@ struct Inner {
 #[derive(Default)]
 pub struct Metrics {
     inner: Mutex<Inner>,
+    // Counted on every statement, off the request's lock: an atomic is enough.
+    sql_statements: AtomicU64,
+    sql_failures: AtomicU64,
 }
 
 /// Database pool figures sampled when `/metrics` is scraped.
@@ -53,6 +57,19 @@ impl Metrics {
             m.latency_sum += secs;
             m.latency_total += 1;
         });
+    }
+
+    /// Called by the database driver for every statement it runs.
+    pub fn observe_sql(&self, failed: bool) {
+        self.sql_statements.fetch_add(1, Ordering::Relaxed);
+        if failed {
+            self.sql_failures.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Statements run so far by this process.
+    pub fn sql_statements(&self) -> u64 {
+        self.sql_statements.load(Ordering::Relaxed)
     }
 
     pub fn observe_error(&self, code: &str) {
@@ -105,6 +122,20 @@ impl Metrics {
                     "refund_desk_graphql_errors_total{{code=\"{code}\"}} {n}"
                 );
             }
+            out.push_str(
+                "# HELP refund_desk_sql_statements_total SQL statements run by this process.\n",
+            );
+            out.push_str("# TYPE refund_desk_sql_statements_total counter\n");
+            let _ = writeln!(
+                out,
+                "refund_desk_sql_statements_total {}",
+                self.sql_statements.load(Ordering::Relaxed)
+            );
+            let _ = writeln!(
+                out,
+                "refund_desk_sql_statement_failures_total {}",
+                self.sql_failures.load(Ordering::Relaxed)
+            );
             if let Some(pool) = pool {
                 out.push_str("# HELP refund_desk_db_pool_connections Database pool connections.\n");
                 out.push_str("# TYPE refund_desk_db_pool_connections gauge\n");

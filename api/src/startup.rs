@@ -30,15 +30,19 @@ pub struct Application {
 impl Application {
     /// Connects, applies pending migrations and binds (port 0 picks a free one).
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
-        let db = service::db::connect(&settings.database_url, settings.db_max_connections).await?;
+        let mut db =
+            service::db::connect(&settings.database_url, settings.db_max_connections).await?;
         Migrator::up(&db, None).await?;
+        let metrics = Arc::new(Metrics::default());
+        let counter = metrics.clone();
+        db.set_metric_callback(move |info| counter.observe_sql(info.failed));
         let listener = TcpListener::bind(&settings.bind)?;
         let port = listener.local_addr()?.port();
         let tokens = Arc::new(TokenService::new(&settings.jwt));
         let state = web::Data::new(AppState {
             schema: build_schema(&settings, db.clone(), tokens.clone()),
             tokens,
-            metrics: Arc::new(Metrics::default()),
+            metrics,
             db: db.clone(),
             settings,
         });
