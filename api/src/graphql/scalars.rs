@@ -11,19 +11,27 @@ use crate::service::truncate_micros;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Timestamp(pub DateTime<Utc>);
 
+/// The latest instant every backend stores: MariaDB binds date-times as
+/// TIMESTAMP values, which end here (later ones would silently become NULL).
+pub const LATEST: i64 = 2_147_483_647;
+
 #[Scalar(name = "DateTime")]
 impl ScalarType for Timestamp {
     fn parse(value: Value) -> InputValueResult<Self> {
-        match &value {
-            Value::String(s) => DateTime::parse_from_rfc3339(s)
-                .map(|t| Timestamp(truncate_micros(t.with_timezone(&Utc))))
-                .map_err(|_| {
-                    InputValueError::custom(
-                        "expected an RFC 3339 date-time, e.g. 2026-11-27T08:00:00Z",
-                    )
-                }),
-            _ => Err(InputValueError::expected_type(value)),
+        let Value::String(s) = &value else {
+            return Err(InputValueError::expected_type(value));
+        };
+        let t = DateTime::parse_from_rfc3339(s)
+            .map_err(|_| {
+                InputValueError::custom("expected an RFC 3339 date-time, e.g. 2026-11-27T08:00:00Z")
+            })?
+            .with_timezone(&Utc);
+        if !(0..=LATEST).contains(&t.timestamp()) {
+            return Err(InputValueError::custom(
+                "date-times must lie between 1970-01-01T00:00:00Z and 2038-01-19T03:14:07Z",
+            ));
         }
+        Ok(Timestamp(truncate_micros(t)))
     }
 
     fn to_value(&self) -> Value {
@@ -57,5 +65,16 @@ mod tests {
             );
         }
         assert!(Timestamp::parse(Value::Number(1.into())).is_err());
+        for out_of_range in [
+            "1969-12-31T23:59:59Z",
+            "2038-01-19T03:14:08Z",
+            "9999-01-01T00:00:00Z",
+        ] {
+            assert!(
+                Timestamp::parse(Value::String(out_of_range.into())).is_err(),
+                "{out_of_range}"
+            );
+        }
+        assert!(Timestamp::parse(Value::String("2038-01-19T03:14:07Z".into())).is_ok());
     }
 }
