@@ -46,6 +46,54 @@ pub enum Command {
     },
     /// Print the GraphQL schema (SDL) to standard output.
     ExportSchema,
+    /// Seed deterministic demo data (the same N gives the same data) and one
+    /// demo account per role.
+    SeedDemo {
+        #[arg(long, default_value_t = 2_000)]
+        orders: usize,
+    },
+}
+
+/// Orders `serve --demo` seeds on first start.
+const DEMO_ORDERS: usize = 2_000;
+
+/// Creates the demo accounts and data, and prints the logins.
+async fn seed_demo(db: &sea_orm::DatabaseConnection, orders: usize) -> Result<(), StartupError> {
+    let logins = service::demo::ensure_demo_staff(db)
+        .await
+        .map_err(|e| e.describe())?;
+    // Claims are decided by the refund manager and submitted by the support agent.
+    let by_role = |r: Role| {
+        logins
+            .iter()
+            .find(|(role, _, _)| *role == r)
+            .map(|(_, _, id)| *id)
+    };
+    let staff: Vec<uuid::Uuid> = [Role::RefundManager, Role::SupportAgent]
+        .into_iter()
+        .filter_map(by_role)
+        .collect();
+    let started = std::time::Instant::now();
+    let seeded = service::seed::seed(db, orders, &staff)
+        .await
+        .map_err(|e| e.describe())?;
+    if seeded.orders > 0 {
+        println!(
+            "Seeded {} orders, {} claims, {} payouts in {:.1?}",
+            seeded.orders,
+            seeded.claims,
+            seeded.payouts,
+            started.elapsed()
+        );
+    }
+    println!(
+        "Demo staff accounts (password for all: {}):",
+        service::demo::DEMO_PASSWORD
+    );
+    for (role, email, _) in logins {
+        println!("  {:<15} {email}", role.as_str());
+    }
+    Ok(())
 }
 
 fn parse_role(s: &str) -> Result<Role, String> {
@@ -70,16 +118,7 @@ pub async fn run(cli: Cli) -> Result<(), StartupError> {
             let bind = settings.bind.clone();
             let app = Application::build(settings).await?;
             if demo {
-                let logins = service::demo::ensure_demo_staff(app.db())
-                    .await
-                    .map_err(|e| e.describe())?;
-                println!(
-                    "Demo staff accounts (password for all: {}):",
-                    service::demo::DEMO_PASSWORD
-                );
-                for (role, email) in logins {
-                    println!("  {role:<15} {email}");
-                }
+                seed_demo(app.db(), DEMO_ORDERS).await?;
             }
             let host = bind.rsplit_once(':').map(|(h, _)| h).unwrap_or("127.0.0.1");
             println!("Playground: http://{host}:{}/graphql", app.port());
@@ -105,6 +144,14 @@ pub async fn run(cli: Cli) -> Result<(), StartupError> {
                 .await
                 .map_err(|e| e.describe())?;
             println!("created staff {} ({})", created.email, created.id);
+        }
+        Command::SeedDemo { orders } => {
+            if settings.environment == Environment::Production {
+                return Err("seed-demo is refused when REFUND_DESK_ENV=production".into());
+            }
+            let db = service::db::connect(&settings.database_url, 1).await?;
+            Migrator::up(&db, None).await?;
+            seed_demo(&db, orders).await?;
         }
         Command::ExportSchema => unreachable!("handled above"),
     }

@@ -12,25 +12,29 @@ use crate::error::AppResult;
 /// The password of every demo account (demo mode is refused in production).
 pub const DEMO_PASSWORD: &str = "refund-desk-demo";
 
-/// Creates the missing demo accounts; returns (role, email) for each role.
-pub async fn ensure_demo_staff(db: &DatabaseConnection) -> AppResult<Vec<(Role, String)>> {
+/// Creates the missing demo accounts; returns (role, email, id) for each role.
+pub async fn ensure_demo_staff(
+    db: &DatabaseConnection,
+) -> AppResult<Vec<(Role, String, uuid::Uuid)>> {
     let mut logins = Vec::new();
     for role in Role::ALL {
         let email = format!(
             "{}@demo.refund-desk.test",
             role.as_str().to_lowercase().replace('_', "-")
         );
-        let exists = staff::Entity::find()
+        let existing = staff::Entity::find()
             .filter(staff::Column::Email.eq(email.as_str()))
             .one(db)
-            .await?
-            .is_some();
-        if !exists {
-            let name = format!("Demo {}", role.as_str().to_lowercase().replace('_', " "));
-            let new = NewStaff::parse(&email, &name, DEMO_PASSWORD, &[role])?;
-            create(db, &RequestContext::system(), new).await?;
-        }
-        logins.push((role, email));
+            .await?;
+        let id = match existing {
+            Some(s) => s.id,
+            None => {
+                let name = format!("Demo {}", role.as_str().to_lowercase().replace('_', " "));
+                let new = NewStaff::parse(&email, &name, DEMO_PASSWORD, &[role])?;
+                create(db, &RequestContext::system(), new).await?.id
+            }
+        };
+        logins.push((role, email, id));
     }
     Ok(logins)
 }

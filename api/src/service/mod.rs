@@ -18,6 +18,7 @@ pub mod page;
 pub mod payouts;
 pub mod policy;
 pub mod report;
+pub mod seed;
 pub mod sql;
 pub mod staff;
 
