@@ -66,6 +66,12 @@ impl Application {
         &self.db
     }
 
+    /// Stops the server like SIGTERM does (`stop(true)`: in-flight requests
+    /// finish, new connections are refused).
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
     /// Serves until SIGTERM/SIGINT, then lets in-flight requests finish.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await

@@ -122,6 +122,7 @@ pub struct TestApp {
     pub backend: Backend,
     pub db: DatabaseConnection,
     pub database_url: String,
+    pub handle: actix_web::dev::ServerHandle,
     pub client: reqwest::Client,
 }
 
@@ -145,12 +146,14 @@ impl TestApp {
         let app = Application::build(settings).await.expect("server builds");
         let address = format!("http://127.0.0.1:{}", app.port());
         let db = app.db().clone();
+        let handle = app.handle();
         tokio::spawn(app.run_until_stopped());
         TestApp {
             address,
             backend,
             db,
             database_url,
+            handle,
             client: reqwest::Client::new(),
         }
     }

@@ -228,3 +228,35 @@ async fn alias_floods_and_deep_nesting_are_refused_before_any_sql() {
         "QUERY_TOO_COMPLEX",
     );
 }
+
+#[tokio::test]
+async fn a_graceful_stop_lets_in_flight_requests_finish_and_refuses_new_ones() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let staff = app.staff(&[Role::Finance]).await;
+    // Logins spend tens of milliseconds hashing: they are in flight when the stop comes.
+    let mut in_flight = Vec::new();
+    for _ in 0..8 {
+        let (client, url, email) = (app.client.clone(), app.url("/graphql"), staff.email.clone());
+        in_flight.push(tokio::spawn(async move {
+            let q = "mutation($e:String!,$p:String!){ login(email:$e,password:$p){ token } }";
+            client
+                .post(url)
+                .json(&json!({ "query": q, "variables": { "e": email, "p": tests::PASSWORD } }))
+                .send()
+                .await
+        }));
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let stopping = tokio::spawn(app.handle.clone().stop(true));
+    for request in in_flight {
+        let res = request
+            .await
+            .unwrap()
+            .expect("an in-flight request completes");
+        let body: Value = res.json().await.unwrap();
+        assert!(body["data"]["login"]["token"].is_string(), "{body}");
+    }
+    stopping.await.unwrap();
+    let fresh = reqwest::Client::new().get(app.url("/healthz")).send().await;
+    assert!(fresh.is_err(), "new connections are refused after the stop");
+}
