@@ -65,9 +65,9 @@ by_id_loader!(
     refund_claim
 );
 
-/// Rows grouped by a parent id, loaded with one service call per batch.
+/// Rows grouped by a parent id, loaded with one query per batch.
 macro_rules! children_loader {
-    ($(#[$meta:meta])* $name:ident, $module:ident, $parent:ident, $fetch:path) => {
+    ($(#[$meta:meta])* $name:ident, $module:ident, $parent:ident, $parent_col:ident, $order_col:ident) => {
         $(#[$meta])*
         pub struct $name(pub DatabaseConnection);
 
@@ -76,7 +76,14 @@ macro_rules! children_loader {
             type Error = Arc<AppErrorShared>;
 
             async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-                let rows = $fetch(&self.0, keys).await.map_err(shared)?;
+                let rows = crate::service::page::children_of::<entity::$module::Entity, _>(
+                    &self.0,
+                    entity::$module::Column::$parent_col,
+                    keys,
+                    entity::$module::Column::$order_col,
+                )
+                .await
+                .map_err(|e| shared(crate::error::AppError::from(e)))?;
                 let mut out: HashMap<Uuid, Self::Value> = HashMap::new();
                 for r in rows {
                     out.entry(r.$parent).or_default().push(r);
@@ -92,42 +99,48 @@ children_loader!(
     EvidenceByClaimLoader,
     claim_evidence,
     claim_id,
-    crate::service::claims::evidence_of
+    ClaimId,
+    Id
 );
 children_loader!(
     /// Events of each claim, oldest first.
     EventsByClaimLoader,
     claim_event,
     claim_id,
-    crate::service::claims::events_of
+    ClaimId,
+    Id
 );
 children_loader!(
     /// Payouts of each claim, oldest first.
     PayoutsByClaimLoader,
     payout,
     claim_id,
-    crate::service::payouts::of_claims
+    ClaimId,
+    Id
 );
 children_loader!(
     /// Payouts of each order, oldest first.
     PayoutsByOrderLoader,
     payout,
     order_id,
-    crate::service::payouts::of_orders
+    OrderId,
+    Id
 );
 children_loader!(
     /// Claims of each order, oldest first.
     ClaimsByOrderLoader,
     refund_claim,
     order_id,
-    crate::service::claims::of_orders
+    OrderId,
+    Id
 );
 children_loader!(
     /// Contacts of each customer, oldest first.
     ContactsByCustomerLoader,
     customer_contact,
     customer_id,
-    crate::service::contacts::of_customers
+    CustomerId,
+    ContactedAt
 );
 
 children_loader!(
@@ -135,7 +148,8 @@ children_loader!(
     ChargebacksByOrderLoader,
     chargeback,
     order_id,
-    crate::service::chargebacks::of_orders
+    OrderId,
+    Id
 );
 
 /// The activation of each order (at most one).

@@ -19,14 +19,6 @@ use crate::service::{self, policy::NewPolicy};
 
 pub struct PolicyVersion(pub policy_version::Model);
 
-fn reasons(stored: &str) -> AppResult<Vec<ClaimReason>> {
-    stored
-        .split(',')
-        .filter(|s| !s.is_empty())
-        .map(parse_stored)
-        .collect()
-}
-
 #[Object]
 impl PolicyVersion {
     async fn id(&self) -> ID {
@@ -46,10 +38,10 @@ impl PolicyVersion {
         self.0.refund_window_days
     }
     async fn excluded_reasons_after_activation(&self) -> Result<Vec<ClaimReason>> {
-        Ok(reasons(&self.0.excluded_reasons)?)
+        Ok(service::policy::reasons(&self.0.excluded_reasons)?)
     }
     async fn evidence_required_reasons(&self) -> Result<Vec<ClaimReason>> {
-        Ok(reasons(&self.0.evidence_required_reasons)?)
+        Ok(service::policy::reasons(&self.0.evidence_required_reasons)?)
     }
     /// Approvals at or above this need a second approver; null = never.
     async fn dual_approval_threshold(&self) -> Result<Option<MoneyObject>> {

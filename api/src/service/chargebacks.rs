@@ -432,15 +432,3 @@ pub async fn list<C: ConnectionTrait>(
     )
     .await?)
 }
-
-/// Chargebacks of many orders, oldest first.
-pub async fn of_orders<C: ConnectionTrait>(
-    conn: &C,
-    order_ids: &[Uuid],
-) -> AppResult<Vec<chargeback::Model>> {
-    Ok(chargeback::Entity::find()
-        .filter(chargeback::Column::OrderId.is_in(order_ids.iter().copied()))
-        .order_by_asc(chargeback::Column::Id)
-        .all(conn)
-        .await?)
-}

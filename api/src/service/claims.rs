@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    DatabaseTransaction, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
+    DatabaseTransaction, EntityTrait, IntoActiveModel, QueryFilter, QuerySelect,
 };
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -433,40 +433,4 @@ pub async fn reject(
         details: json!({ "reason": reason.as_str() }),
     };
     save(txn, ctx, &current, model, change).await
-}
-
-/// Evidence of many claims, oldest first.
-pub async fn evidence_of<C: ConnectionTrait>(
-    conn: &C,
-    claim_ids: &[Uuid],
-) -> AppResult<Vec<claim_evidence::Model>> {
-    Ok(claim_evidence::Entity::find()
-        .filter(claim_evidence::Column::ClaimId.is_in(claim_ids.iter().copied()))
-        .order_by_asc(claim_evidence::Column::Id)
-        .all(conn)
-        .await?)
-}
-
-/// Events of many claims, oldest first.
-pub async fn events_of<C: ConnectionTrait>(
-    conn: &C,
-    claim_ids: &[Uuid],
-) -> AppResult<Vec<claim_event::Model>> {
-    Ok(claim_event::Entity::find()
-        .filter(claim_event::Column::ClaimId.is_in(claim_ids.iter().copied()))
-        .order_by_asc(claim_event::Column::Id)
-        .all(conn)
-        .await?)
-}
-
-/// Claims of many orders, oldest first.
-pub async fn of_orders<C: ConnectionTrait>(
-    conn: &C,
-    order_ids: &[Uuid],
-) -> AppResult<Vec<refund_claim::Model>> {
-    Ok(refund_claim::Entity::find()
-        .filter(refund_claim::Column::OrderId.is_in(order_ids.iter().copied()))
-        .order_by_asc(refund_claim::Column::Id)
-        .all(conn)
-        .await?)
 }

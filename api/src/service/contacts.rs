@@ -2,10 +2,7 @@
 //! decides what a chargeback triggers.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, QueryFilter, QueryOrder,
-};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, DatabaseConnection, EntityTrait};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -79,17 +76,4 @@ pub async fn log(
     .await?;
     txn.commit().await?;
     Ok(model)
-}
-
-/// Contacts of many customers, oldest first, in one query.
-pub async fn of_customers<C: ConnectionTrait>(
-    conn: &C,
-    customer_ids: &[Uuid],
-) -> AppResult<Vec<customer_contact::Model>> {
-    Ok(customer_contact::Entity::find()
-        .filter(customer_contact::Column::CustomerId.is_in(customer_ids.iter().copied()))
-        .order_by_asc(customer_contact::Column::ContactedAt)
-        .order_by_asc(customer_contact::Column::Id)
-        .all(conn)
-        .await?)
 }

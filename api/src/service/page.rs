@@ -91,3 +91,22 @@ where
         total,
     })
 }
+
+/// Rows whose `parent_col` is one of `parents`, ordered by `order_col` (then
+/// by id): what a DataLoader needs to answer a whole batch in one query.
+pub async fn children_of<E, C>(
+    conn: &C,
+    parent_col: E::Column,
+    parents: &[uuid::Uuid],
+    order_col: E::Column,
+) -> Result<Vec<E::Model>, DbErr>
+where
+    E: EntityTrait,
+    C: ConnectionTrait,
+{
+    E::find()
+        .filter(parent_col.is_in(parents.iter().copied()))
+        .order_by_asc(order_col)
+        .all(conn)
+        .await
+}

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    DatabaseTransaction, DbErr, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
+    DatabaseTransaction, DbErr, EntityTrait, IntoActiveModel, QueryFilter, QuerySelect,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -73,30 +73,6 @@ pub async fn create_pending<C: ConnectionTrait>(
         .one(conn)
         .await?
         .ok_or_else(|| AppError::internal("payout vanished after insert"))
-}
-
-/// Payouts of many claims, oldest first.
-pub async fn of_claims<C: ConnectionTrait>(
-    conn: &C,
-    claim_ids: &[Uuid],
-) -> AppResult<Vec<payout::Model>> {
-    Ok(payout::Entity::find()
-        .filter(payout::Column::ClaimId.is_in(claim_ids.iter().copied()))
-        .order_by_asc(payout::Column::Id)
-        .all(conn)
-        .await?)
-}
-
-/// Payouts of many orders, oldest first.
-pub async fn of_orders<C: ConnectionTrait>(
-    conn: &C,
-    order_ids: &[Uuid],
-) -> AppResult<Vec<payout::Model>> {
-    Ok(payout::Entity::find()
-        .filter(payout::Column::OrderId.is_in(order_ids.iter().copied()))
-        .order_by_asc(payout::Column::Id)
-        .all(conn)
-        .await?)
 }
 
 /// Locks the payout's order, then the payout (the order lock first, always:
@@ -259,12 +235,17 @@ async fn settle_claim_and_order(
     claim_id: Uuid,
 ) -> AppResult<()> {
     let claim = claims::lock(txn, claim_id).await?;
-    let settled: i64 = of_claims(txn, &[claim_id])
-        .await?
-        .iter()
-        .filter(|p| p.status == PayoutStatus::Settled.as_str())
-        .map(|p| p.amount_minor)
-        .sum();
+    let settled: i64 = super::page::children_of::<payout::Entity, _>(
+        txn,
+        payout::Column::ClaimId,
+        &[claim_id],
+        payout::Column::Id,
+    )
+    .await?
+    .iter()
+    .filter(|p| p.status == PayoutStatus::Settled.as_str())
+    .map(|p| p.amount_minor)
+    .sum();
     if claim.status == ClaimStatus::Approved.as_str()
         && claim.approved_minor.is_some_and(|a| settled >= a)
     {

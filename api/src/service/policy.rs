@@ -18,7 +18,7 @@ use crate::domain::{Currency, Money};
 use crate::error::{AppError, AppResult};
 
 /// Reads a stored comma-separated reason list.
-fn reasons(stored: &str) -> AppResult<Vec<ClaimReason>> {
+pub fn reasons(stored: &str) -> AppResult<Vec<ClaimReason>> {
     stored
         .split(',')
         .filter(|s| !s.is_empty())
