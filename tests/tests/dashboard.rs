@@ -67,3 +67,38 @@ async fn the_claims_page_costs_the_same_statements_for_10_and_100_rows() {
     assert_eq!(ten, hundred, "statement count grows with the page size");
     assert!(hundred <= 10, "{hundred} statements for one dashboard page");
 }
+
+#[tokio::test]
+async fn customers_with_their_orders_cost_the_same_statements_for_any_page() {
+    tests::on_every_backend(|app| async move {
+        let shop = app.staff(&[Role::Integration]).await;
+        for c in 0..6 {
+            for o in 0..=c {
+                let input = tests::order_input(&format!("SO-C{c}-{o}"), &format!("c{c}@example.com"));
+                app.create_order(&shop.token, input).await;
+            }
+        }
+        let q = "query($n: Int!){ customers(first: $n) { nodes { email orders(first: 2) { totalCount pageInfo { hasNextPage } nodes { number } } } } }";
+        let cost = |n: i64| {
+            let app = &app;
+            let token = shop.token.clone();
+            async move {
+                let before = statements(app).await;
+                let body = app.graphql(q, json!({ "n": n }), Some(&token)).await;
+                (statements(app).await - before, body)
+            }
+        };
+        let (two, _) = cost(2).await;
+        let (six, body) = cost(6).await;
+        assert_eq!(two, six, "{:?}: statements grow with the number of customers", app.backend);
+        let nodes = body["data"]["customers"]["nodes"].as_array().unwrap_or_else(|| panic!("{body}"));
+        // Newest customer first: c5 has 6 orders, newest first, two per page.
+        assert_eq!(nodes[0]["email"], "c5@example.com");
+        assert_eq!(nodes[0]["orders"]["totalCount"], 6);
+        assert_eq!(nodes[0]["orders"]["pageInfo"]["hasNextPage"], true);
+        assert_eq!(nodes[0]["orders"]["nodes"], json!([{ "number": "SO-C5-5" }, { "number": "SO-C5-4" }]));
+        assert_eq!(nodes[5]["orders"]["totalCount"], 1);
+        assert_eq!(nodes[5]["orders"]["pageInfo"]["hasNextPage"], false);
+    })
+    .await;
+}

@@ -6,7 +6,9 @@ use entity::{customer, customer_contact};
 
 use super::connection::{connection_from, PageConnection};
 use super::context::{db, page_request, parse_id, principal, request_context};
-use super::loaders::{load, ContactsByCustomerLoader, CustomerLoader, OrderLoader};
+use super::loaders::{
+    load, ContactsByCustomerLoader, CustomerLoader, CustomerOrdersLoader, OrderLoader,
+};
 use super::orders::Order;
 use super::scalars::Timestamp;
 use super::staff::{load_staff, Staff};
@@ -69,7 +71,8 @@ impl Customer {
     async fn created_at(&self) -> Timestamp {
         self.0.created_at.into()
     }
-    /// The customer's orders, newest first.
+    /// The customer's orders, newest first. The first page is batched across
+    /// customers; later pages (with a cursor) are read per customer.
     async fn orders(
         &self,
         ctx: &Context<'_>,
@@ -77,6 +80,23 @@ impl Customer {
         after: Option<String>,
     ) -> Result<PageConnection<Order>> {
         let page = page_request(first, after, None, None)?;
+        if page.cursor.is_none() {
+            let key = (self.0.id, page.size);
+            let rows = ctx
+                .data::<async_graphql::dataloader::DataLoader<CustomerOrdersLoader>>()
+                .map_err(|_| AppError::internal("customer orders loader is not registered"))?
+                .load_one(key)
+                .await
+                .map_err(AppError::internal)?
+                .ok_or_else(|| AppError::internal("customer orders page missing"))?;
+            let page = crate::domain::page::Page {
+                items: rows.items.clone(),
+                has_next: rows.has_next,
+                has_previous: false,
+                total: rows.total,
+            };
+            return Ok(connection_from(page, |o| o.id, Order));
+        }
         let filter = OrderQuery {
             customer_id: Some(self.0.id),
             ..Default::default()

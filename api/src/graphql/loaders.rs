@@ -152,6 +152,41 @@ children_loader!(
     Id
 );
 
+/// The first page of each customer's orders, for `Customer.orders` without a
+/// cursor (keyed by customer and page size).
+pub struct CustomerOrdersLoader(pub DatabaseConnection);
+
+impl Loader<(Uuid, usize)> for CustomerOrdersLoader {
+    type Value = Arc<crate::domain::page::Page<entity::order::Model>>;
+    type Error = Arc<AppErrorShared>;
+
+    async fn load(
+        &self,
+        keys: &[(Uuid, usize)],
+    ) -> Result<HashMap<(Uuid, usize), Self::Value>, Self::Error> {
+        let mut out = HashMap::new();
+        let mut sizes: Vec<usize> = keys.iter().map(|(_, s)| *s).collect();
+        sizes.sort_unstable();
+        sizes.dedup();
+        for size in sizes {
+            let ids: Vec<Uuid> = keys
+                .iter()
+                .filter(|(_, s)| *s == size)
+                .map(|(id, _)| *id)
+                .collect();
+            let pages = crate::service::orders::first_pages_of_customers(&self.0, &ids, size)
+                .await
+                .map_err(shared)?;
+            out.extend(
+                pages
+                    .into_iter()
+                    .map(|(id, page)| ((id, size), Arc::new(page))),
+            );
+        }
+        Ok(out)
+    }
+}
+
 /// The activation of each order (at most one).
 pub struct ActivationByOrderLoader(pub DatabaseConnection);
 
@@ -248,6 +283,7 @@ pub fn register(req: async_graphql::Request, db: &DatabaseConnection) -> async_g
         PayoutsByClaimLoader,
         PayoutsByOrderLoader,
         ClaimsByOrderLoader,
-        ChargebacksByOrderLoader
+        ChargebacksByOrderLoader,
+        CustomerOrdersLoader
     )
 }

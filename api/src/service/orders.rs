@@ -454,3 +454,72 @@ mod tests {
         }
     }
 }
+
+/// The first page (newest first) of the orders of many customers, in two
+/// queries whatever the number of customers: a window function numbers each
+/// customer's orders, and one GROUP BY counts them.
+pub async fn first_pages_of_customers<C: ConnectionTrait>(
+    conn: &C,
+    customer_ids: &[Uuid],
+    size: usize,
+) -> AppResult<HashMap<Uuid, Page<order::Model>>> {
+    use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Query};
+    let backend = conn.get_database_backend();
+    let inner = Query::select()
+        .column(Asterisk)
+        .expr_as(
+            Expr::cust("ROW_NUMBER() OVER (PARTITION BY customer_id ORDER BY id DESC)"),
+            Alias::new("rn"),
+        )
+        .from(order::Entity)
+        .and_where(Expr::col(order::Column::CustomerId).is_in(customer_ids.iter().copied()))
+        .to_owned();
+    let outer = Query::select()
+        .column(Asterisk)
+        .from_subquery(inner, Alias::new("numbered"))
+        .and_where(Expr::col(Alias::new("rn")).lte(size as i64 + 1))
+        .order_by(Alias::new("rn"), sea_orm::Order::Asc)
+        .to_owned();
+    let rows = order::Entity::find()
+        .from_raw_sql(backend.build(&outer))
+        .all(conn)
+        .await?;
+    let counts: Vec<(Uuid, i64)> = order::Entity::find()
+        .select_only()
+        .column(order::Column::CustomerId)
+        .column_as(Expr::col(order::Column::Id).count(), "n")
+        .filter(order::Column::CustomerId.is_in(customer_ids.iter().copied()))
+        .group_by(order::Column::CustomerId)
+        .into_tuple()
+        .all(conn)
+        .await?;
+    let mut pages: HashMap<Uuid, Page<order::Model>> = customer_ids
+        .iter()
+        .map(|id| {
+            (
+                *id,
+                Page {
+                    items: Vec::new(),
+                    has_next: false,
+                    has_previous: false,
+                    total: 0,
+                },
+            )
+        })
+        .collect();
+    for (id, n) in counts {
+        if let Some(p) = pages.get_mut(&id) {
+            p.total = u64::try_from(n).unwrap_or(0);
+        }
+    }
+    for row in rows {
+        if let Some(p) = pages.get_mut(&row.customer_id) {
+            if p.items.len() < size {
+                p.items.push(row);
+            } else {
+                p.has_next = true;
+            }
+        }
+    }
+    Ok(pages)
+}
