@@ -413,48 +413,6 @@ pub async fn money_of<C: ConnectionTrait>(
     Ok(out)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn refundable_subtracts_commitments_and_never_goes_negative() {
-        let cases = [
-            (1000, OrderMoney::default(), 1000),
-            (
-                1000,
-                OrderMoney {
-                    settled: 300,
-                    committed_payouts: 500,
-                    committed_chargebacks: 0,
-                },
-                500,
-            ),
-            (
-                1000,
-                OrderMoney {
-                    settled: 0,
-                    committed_payouts: 0,
-                    committed_chargebacks: 1000,
-                },
-                0,
-            ),
-            (
-                1000,
-                OrderMoney {
-                    settled: 600,
-                    committed_payouts: 600,
-                    committed_chargebacks: 1000,
-                },
-                0,
-            ),
-        ];
-        for (total, money, want) in cases {
-            assert_eq!(money.refundable(total), want, "{money:?}");
-        }
-    }
-}
-
 /// The first page (newest first) of the orders of many customers, in two
 /// queries whatever the number of customers: a window function numbers each
 /// customer's orders, and one GROUP BY counts them.
@@ -522,4 +480,46 @@ pub async fn first_pages_of_customers<C: ConnectionTrait>(
         }
     }
     Ok(pages)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refundable_subtracts_commitments_and_never_goes_negative() {
+        let cases = [
+            (1000, OrderMoney::default(), 1000),
+            (
+                1000,
+                OrderMoney {
+                    settled: 300,
+                    committed_payouts: 500,
+                    committed_chargebacks: 0,
+                },
+                500,
+            ),
+            (
+                1000,
+                OrderMoney {
+                    settled: 0,
+                    committed_payouts: 0,
+                    committed_chargebacks: 1000,
+                },
+                0,
+            ),
+            (
+                1000,
+                OrderMoney {
+                    settled: 600,
+                    committed_payouts: 600,
+                    committed_chargebacks: 1000,
+                },
+                0,
+            ),
+        ];
+        for (total, money, want) in cases {
+            assert_eq!(money.refundable(total), want, "{money:?}");
+        }
+    }
 }
