@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, IntoActiveModel, QueryFilter, QuerySelect,
+    EntityTrait, IntoActiveModel, QueryFilter,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use entity::{activation, order};
 
-use super::db::{begin_write, is_unique_violation};
+use super::db::{begin_write, is_unique_violation, lock_by_id};
 use super::orders::not_in_future;
 use super::{audit, new_id, now, RequestContext};
 use crate::domain::enums::{ActivationStatus, DeliveryChannel, OrderStatus};
@@ -106,11 +106,7 @@ pub async fn record(
         not_in_future(t, "deliveredAt")?;
     }
     let txn = begin_write(db).await?;
-    let order = order::Entity::find_by_id(new.order_id)
-        .lock_exclusive()
-        .one(&txn)
-        .await?
-        .ok_or(AppError::NotFound("order"))?;
+    let order = super::orders::lock(&txn, new.order_id).await?;
     if order.status != OrderStatus::Paid.as_str() {
         return Err(AppError::InvalidTransition(format!(
             "activations are recorded for PAID orders only (this one is {})",
@@ -190,11 +186,7 @@ pub async fn mark_delivered(
 ) -> AppResult<activation::Model> {
     not_in_future(delivered_at, "deliveredAt")?;
     let txn = begin_write(db).await?;
-    let current = activation::Entity::find_by_id(id)
-        .lock_exclusive()
-        .one(&txn)
-        .await?
-        .ok_or(AppError::NotFound("activation"))?;
+    let current = lock_by_id::<activation::Entity, _>(&txn, id, "activation").await?;
     match current.delivered_at {
         Some(existing) if existing == delivered_at => return Ok(current),
         Some(_) => {

@@ -12,11 +12,10 @@ use entity::{chargeback, claim_evidence, refund_claim};
 
 use super::claims::{check_version, lock, record_event, save, status_of, transition, Change};
 use super::db::begin_write;
-use super::eligibility::facts_for;
 use super::{idempotency, now, orders, payouts, policy, RequestContext};
 use crate::domain::claim::ClaimAction;
 use crate::domain::enums::{
-    parse_stored, ChargebackStatus, ClaimReason, ClaimStatus, Eligibility, PaymentMethod,
+    parse_stored, ChargebackStatus, ClaimStatus, Eligibility, PaymentMethod,
 };
 use crate::domain::Money;
 use crate::error::{AppError, AppResult};
@@ -127,8 +126,11 @@ pub async fn approve(
     }
 
     // 3. refundable now (the money invariant: this payout must fit).
-    let reason: ClaimReason = parse_stored(&current.reason)?;
-    let (_, refundable) = facts_for(&txn, &order, reason, now()).await?;
+    let refundable = orders::money_of(&txn, &[order.id])
+        .await?
+        .remove(&order.id)
+        .unwrap_or_default()
+        .refundable(order.total_minor);
     if amount > refundable {
         return Err(AppError::RefundLimitExceeded(format!(
             "at most {refundable} minor units of {} are still refundable on this order",

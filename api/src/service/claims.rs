@@ -5,14 +5,14 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    DatabaseTransaction, EntityTrait, IntoActiveModel, QueryFilter, QuerySelect,
+    DatabaseTransaction, EntityTrait, IntoActiveModel, QueryFilter,
 };
 use serde_json::{json, Value};
 use uuid::Uuid;
 
 use entity::{claim_event, claim_evidence, refund_claim, staff};
 
-use super::db::{begin_write, is_unique_violation};
+use super::db::{begin_write, is_unique_violation, lock_by_id};
 use super::eligibility::assess_order;
 use super::orders::{self, not_in_future};
 use super::{audit, new_id, now, policy, RequestContext};
@@ -46,11 +46,7 @@ pub async fn find<C: ConnectionTrait>(
 
 /// Locks the claim row for the rest of the transaction.
 pub async fn lock<C: ConnectionTrait>(conn: &C, id: Uuid) -> AppResult<refund_claim::Model> {
-    refund_claim::Entity::find_by_id(id)
-        .lock_exclusive()
-        .one(conn)
-        .await?
-        .ok_or(AppError::NotFound("claim"))
+    lock_by_id::<refund_claim::Entity, _>(conn, id, "claim").await
 }
 
 /// A stale `expectedVersion` is a CONFLICT: someone changed the claim since

@@ -3,14 +3,14 @@
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
-    DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter, QuerySelect,
+    DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter,
 };
 use serde_json::json;
 use uuid::Uuid;
 
 use entity::customer;
 
-use super::db::begin_write;
+use super::db::{begin_write, lock_by_id};
 use super::page::{fetch_page, SortOrder};
 use super::sql::like_escape;
 use super::{audit, new_id, now, RequestContext};
@@ -119,11 +119,7 @@ pub async fn lift_restriction(
         return Err(AppError::bad_input("a note is required"));
     }
     let txn = begin_write(db).await?;
-    let current = customer::Entity::find_by_id(id)
-        .lock_exclusive()
-        .one(&txn)
-        .await?
-        .ok_or(AppError::NotFound("customer"))?;
+    let current = lock_by_id::<customer::Entity, _>(&txn, id, "customer").await?;
     if !current.restricted {
         return Err(AppError::InvalidTransition(
             "the customer is not restricted".into(),

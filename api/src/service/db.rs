@@ -78,3 +78,24 @@ pub fn is_unique_violation(err: &DbErr) -> bool {
         Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
     )
 }
+
+/// Reads a row by id and locks it for the rest of the transaction
+/// (`SELECT … FOR UPDATE`; on SQLite the IMMEDIATE transaction already
+/// serializes writers). A missing row is NOT_FOUND named `what`.
+pub async fn lock_by_id<E, C>(
+    conn: &C,
+    id: uuid::Uuid,
+    what: &'static str,
+) -> crate::error::AppResult<E::Model>
+where
+    E: sea_orm::EntityTrait,
+    <E::PrimaryKey as sea_orm::PrimaryKeyTrait>::ValueType: From<uuid::Uuid>,
+    C: sea_orm::ConnectionTrait,
+{
+    use sea_orm::QuerySelect;
+    E::find_by_id(id)
+        .lock_exclusive()
+        .one(conn)
+        .await?
+        .ok_or(crate::error::AppError::NotFound(what))
+}

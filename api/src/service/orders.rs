@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use entity::{chargeback, customer, order, payout};
 
-use super::db::begin_write;
+use super::db::{begin_write, lock_by_id};
 use super::page::{fetch_page, SortOrder};
 use super::sql::sum_i64;
 use super::{audit, customers, new_id, now, RequestContext};
@@ -222,11 +222,7 @@ pub async fn create(
 /// Locks the order row for the rest of the transaction (money-affecting
 /// changes serialize on it, across processes).
 pub async fn lock<C: ConnectionTrait>(conn: &C, id: Uuid) -> AppResult<order::Model> {
-    order::Entity::find_by_id(id)
-        .lock_exclusive()
-        .one(conn)
-        .await?
-        .ok_or(AppError::NotFound("order"))
+    lock_by_id::<order::Entity, _>(conn, id, "order").await
 }
 
 /// Sets the order's status (the caller holds its lock and writes the audit entry).

@@ -3,14 +3,14 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    DatabaseTransaction, DbErr, EntityTrait, IntoActiveModel, QueryFilter, QuerySelect,
+    DatabaseTransaction, DbErr, EntityTrait, IntoActiveModel, QueryFilter,
 };
 use serde_json::json;
 use uuid::Uuid;
 
 use entity::{order, payout};
 
-use super::db::{begin_write, is_unique_violation};
+use super::db::{begin_write, is_unique_violation, lock_by_id};
 use super::page::{fetch_page, SortOrder};
 use super::{audit, claims, idempotency, new_id, now, RequestContext};
 use crate::domain::claim::ClaimAction;
@@ -87,11 +87,7 @@ pub async fn lock_with_order<C: ConnectionTrait>(
         .ok_or(AppError::NotFound("payout"))?
         .order_id;
     let order = super::orders::lock(conn, order_id).await?;
-    let payout = payout::Entity::find_by_id(id)
-        .lock_exclusive()
-        .one(conn)
-        .await?
-        .ok_or(AppError::NotFound("payout"))?;
+    let payout = lock_by_id::<payout::Entity, _>(conn, id, "payout").await?;
     Ok((order, payout))
 }
 

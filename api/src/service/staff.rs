@@ -2,14 +2,14 @@
 
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder,
 };
 use serde_json::json;
 use uuid::Uuid;
 
 use entity::{login_attempt, staff};
 
-use super::db::{begin_write, is_unique_violation};
+use super::db::{begin_write, is_unique_violation, lock_by_id};
 use super::page::{fetch_page, SortOrder};
 use super::{audit, new_id, now, RequestContext};
 use crate::auth::jwt::{IssuedToken, TokenService};
@@ -109,11 +109,7 @@ pub async fn create(
 
 /// Locks the staff row for the rest of the transaction.
 async fn find_for_update<C: ConnectionTrait>(conn: &C, id: Uuid) -> AppResult<staff::Model> {
-    staff::Entity::find_by_id(id)
-        .lock_exclusive()
-        .one(conn)
-        .await?
-        .ok_or(AppError::NotFound("staff"))
+    lock_by_id::<staff::Entity, _>(conn, id, "staff").await
 }
 
 /// Replaces the roles and revokes every token issued before.
