@@ -23,6 +23,13 @@ pub struct Settings {
     pub db_max_connections: u32,
     /// AES-256 key for activation credentials at rest.
     pub credentials_key: Arc<SecretBox<[u8; 32]>>,
+    /// A GraphQL request still running after this is cancelled and its
+    /// transaction rolled back.
+    pub request_timeout: Duration,
+    /// Browser origins allowed to call the API cross-site (none by default).
+    pub cors_origins: Vec<String>,
+    /// Test-only fault injection; never set from the configuration.
+    pub faults: Option<Arc<crate::service::faults::FaultPlan>>,
 }
 
 #[derive(Clone, Debug)]
@@ -86,6 +93,16 @@ pub struct ConfigArgs {
     /// 32 bytes as 64 hex characters.
     #[arg(long, env = "CREDENTIALS_KEY", hide_env_values = true, global = true)]
     pub credentials_key: Option<String>,
+    #[arg(
+        long,
+        env = "REQUEST_TIMEOUT_SECS",
+        default_value_t = 30,
+        global = true
+    )]
+    pub request_timeout_secs: u64,
+    /// Comma-separated origins, e.g. `https://admin.example.com`.
+    #[arg(long, env = "CORS_ALLOWED_ORIGINS", default_value = "", global = true)]
+    pub cors_allowed_origins: String,
 }
 
 /// A configuration the server refuses to start with.
@@ -141,6 +158,12 @@ impl ConfigArgs {
         if self.db_max_connections == 0 {
             return Err(ConfigError("DB_MAX_CONNECTIONS must be at least 1".into()));
         }
+        if self.request_timeout_secs == 0 {
+            return Err(ConfigError(
+                "REQUEST_TIMEOUT_SECS must be at least 1".into(),
+            ));
+        }
+        let cors_origins = parse_origins(&self.cors_allowed_origins)?;
         if self.database_url.starts_with("sqlite:") {
             ensure_sqlite_parent_dir(&self.database_url)?;
         }
@@ -157,6 +180,9 @@ impl ConfigArgs {
             environment: self.environment,
             db_max_connections: self.db_max_connections,
             credentials_key: Arc::new(credentials_key),
+            request_timeout: Duration::from_secs(self.request_timeout_secs),
+            cors_origins,
+            faults: None,
         })
     }
 }
@@ -183,6 +209,34 @@ pub fn parse_key(hex: &str) -> Result<SecretBox<[u8; 32]>, ConfigError> {
         return Err(ConfigError("CREDENTIALS_KEY is not random".into()));
     }
     Ok(SecretBox::new(Box::new(key)))
+}
+
+/// Parses the allowed CORS origins: each exactly `scheme://host[:port]`, as a
+/// browser sends it. A wildcard is refused: every caller carries a bearer
+/// token, so each origin should be a deliberate choice.
+pub fn parse_origins(list: &str) -> Result<Vec<String>, ConfigError> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|o| !o.is_empty())
+        .map(|o| {
+            let rest = o
+                .strip_prefix("https://")
+                .or_else(|| o.strip_prefix("http://"));
+            match rest {
+                Some(host)
+                    if !host.is_empty()
+                        && host
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || "-.:[]".contains(c)) =>
+                {
+                    Ok(o.to_string())
+                }
+                _ => Err(ConfigError(format!(
+                    "CORS_ALLOWED_ORIGINS: {o:?} is not an origin like https://admin.example.com"
+                ))),
+            }
+        })
+        .collect()
 }
 
 fn data_dir() -> PathBuf {
@@ -275,6 +329,24 @@ mod tests {
             .into_settings()
             .unwrap();
         assert_eq!(ok.jwt.ttl, Duration::from_secs(3600));
+    }
+
+    #[test]
+    fn cors_origins_are_exact_origins() {
+        assert_eq!(parse_origins("").unwrap(), Vec::<String>::new());
+        assert_eq!(
+            parse_origins(" https://a.example.com, http://localhost:3000 ").unwrap(),
+            vec!["https://a.example.com", "http://localhost:3000"]
+        );
+        for bad in [
+            "*",
+            "a.example.com",
+            "https://",
+            "https://a.com/path",
+            "ftp://a.com",
+        ] {
+            assert!(parse_origins(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -259,8 +259,39 @@ pub(crate) async fn authenticate(
     )
 }
 
+/// True when the document or any variable holds a NUL character. No field
+/// of the contract can contain one, and PostgreSQL cannot store it in text.
+fn holds_nul(gql: &async_graphql::Request) -> bool {
+    fn in_value(v: &async_graphql::Value) -> bool {
+        use async_graphql::Value;
+        match v {
+            Value::String(s) => s.contains('\0'),
+            Value::Enum(name) => name.as_str().contains('\0'),
+            Value::List(items) => items.iter().any(in_value),
+            Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || in_value(v)),
+            _ => false,
+        }
+    }
+    gql.query.contains('\0')
+        || gql
+            .operation_name
+            .as_deref()
+            .is_some_and(|n| n.contains('\0'))
+        || gql
+            .variables
+            .iter()
+            .any(|(k, v)| k.contains('\0') || in_value(v))
+}
+
 async fn execute(req: &HttpRequest, gql: async_graphql::Request, state: &AppState) -> HttpResponse {
     let rid = request_id(req);
+    if holds_nul(&gql) {
+        return error_response(
+            actix_web::http::StatusCode::BAD_REQUEST,
+            "text must not contain NUL characters",
+            code::BAD_USER_INPUT,
+        );
+    }
     let response = match authenticate(req, state).await {
         Ok(auth) => {
             let client = ClientAddr(
@@ -269,7 +300,20 @@ async fn execute(req: &HttpRequest, gql: async_graphql::Request, state: &AppStat
                     .unwrap_or_else(|| "unknown".into()),
             );
             let gql = loaders::register(gql.data(auth).data(rid.clone()).data(client), &state.db);
-            state.schema.execute(gql).await
+            // Dropping the execution on timeout drops any open transaction,
+            // which rolls it back: a timed-out mutation changes nothing.
+            match tokio::time::timeout(state.settings.request_timeout, state.schema.execute(gql))
+                .await
+            {
+                Ok(response) => response,
+                Err(_) => {
+                    tracing::warn!(
+                        timeout_secs = state.settings.request_timeout.as_secs_f64(),
+                        "request timed out; its transaction was rolled back"
+                    );
+                    timed_out(&rid, state.settings.request_timeout)
+                }
+            }
         }
         Err(err) => {
             let gql_err = async_graphql::ErrorExtensions::extend(&err);
@@ -282,6 +326,24 @@ async fn execute(req: &HttpRequest, gql: async_graphql::Request, state: &AppStat
     HttpResponse::Ok().json(response)
 }
 
+fn timed_out(rid: &RequestId, after: Duration) -> async_graphql::Response {
+    let mut err = ServerError::new(
+        format!(
+            "the request did not finish within {} s and was cancelled; nothing was changed (request id {})",
+            after.as_secs_f64(),
+            rid.0
+        ),
+        None,
+    );
+    let mut ext = ErrorExtensionValues::default();
+    // INTERNAL_SERVER_ERROR is the contract's code for "not your fault";
+    // `reason` lets a client tell a timeout from other internal errors.
+    ext.set("code", code::INTERNAL_SERVER_ERROR);
+    ext.set("reason", "TIMEOUT");
+    err.extensions = Some(ext);
+    async_graphql::Response::from_errors(vec![err])
+}
+
 /// Gives every error a contract code and hides internal messages.
 fn finish_errors(
     mut response: async_graphql::Response,
@@ -290,7 +352,12 @@ fn finish_errors(
 ) -> async_graphql::Response {
     for err in &mut response.errors {
         let code = classify(err);
-        if code == code::INTERNAL_SERVER_ERROR {
+        let is_timeout = err
+            .extensions
+            .as_ref()
+            .and_then(|e| e.get("reason"))
+            .is_some_and(|r| *r == async_graphql::Value::from("TIMEOUT"));
+        if code == code::INTERNAL_SERVER_ERROR && !is_timeout {
             err.message = format!("Internal server error (request id {})", rid.0);
         }
         metrics.observe_error(code);

@@ -46,9 +46,11 @@ impl Application {
             db: db.clone(),
             settings,
         });
+        let origins = state.settings.cors_origins.clone();
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
+                .wrap(cors(&origins))
                 .wrap_fn(http::observe)
                 .configure(http::routes)
         })
@@ -78,6 +80,27 @@ impl Application {
     }
 }
 
+/// Cross-origin access for the configured origins only. Other origins get no
+/// CORS headers (the browser then blocks them) rather than an error, so the
+/// playground's own same-origin requests are never refused.
+fn cors(origins: &[String]) -> actix_cors::Cors {
+    use actix_web::http::header;
+    let mut cors = actix_cors::Cors::default()
+        .block_on_origin_mismatch(false)
+        .allowed_methods(["GET", "POST"])
+        .allowed_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::HeaderName::from_static("x-request-id"),
+        ])
+        .expose_headers([header::HeaderName::from_static("x-request-id")])
+        .max_age(600);
+    for origin in origins {
+        cors = cors.allowed_origin(origin);
+    }
+    cors
+}
+
 fn build_schema(
     settings: &Settings,
     db: DatabaseConnection,
@@ -85,6 +108,9 @@ fn build_schema(
 ) -> AppSchema {
     let cipher = Arc::new(CredentialCipher::new(&settings.credentials_key));
     let mut builder = schema_builder().data(db).data(tokens).data(cipher);
+    if let Some(plan) = &settings.faults {
+        builder = builder.data(plan.clone());
+    }
     if settings.environment == crate::config::Environment::Production {
         builder = builder.disable_introspection().disable_suggestions();
     }

@@ -113,6 +113,9 @@ pub fn settings_for(database_url: String) -> Settings {
         credentials_key: std::sync::Arc::new(
             api::config::parse_key(TEST_CREDENTIALS_KEY).expect("test key is valid"),
         ),
+        request_timeout: Duration::from_secs(30),
+        cors_origins: Vec::new(),
+        faults: None,
     }
 }
 

@@ -34,6 +34,10 @@ pub fn request_context(ctx: &Context<'_>) -> RequestContext {
     RequestContext {
         actor: principal(ctx).ok().map(|p| p.staff_id),
         request_id: ctx.data::<RequestId>().ok().map(|r| r.0.clone()),
+        faults: ctx
+            .data::<std::sync::Arc<crate::service::faults::FaultPlan>>()
+            .ok()
+            .cloned(),
     }
 }
 

@@ -226,6 +226,7 @@ pub async fn approve(
         let method: PaymentMethod = parse_stored(&order.payment_method)?;
         let payout =
             payouts::create_pending(&txn, &order, current.id, amount, method, &rules, None).await?;
+        ctx.fault_point("claim.approve").await?;
         record_event(&txn, current.id, "payout_created", Some(approver), None).await?;
         details["payoutId"] = json!(payout.id);
         if second {

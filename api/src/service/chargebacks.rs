@@ -162,6 +162,7 @@ pub async fn record(
         }
         return Err(e.into());
     }
+    ctx.fault_point("chargeback.record").await?;
     audit::record(
         &txn,
         ctx,
@@ -381,6 +382,7 @@ pub async fn resolve(
     m.resolved_at = Set(Some(now()));
     m.updated_at = Set(now());
     let saved = m.update(&txn).await?;
+    ctx.fault_point("chargeback.resolve").await?;
     audit::record(
         &txn,
         ctx,

@@ -12,6 +12,7 @@ pub mod customers;
 pub mod db;
 pub mod demo;
 pub mod eligibility;
+pub mod faults;
 pub mod idempotency;
 pub mod orders;
 pub mod page;
@@ -29,12 +30,22 @@ use uuid::Uuid;
 pub struct RequestContext {
     pub actor: Option<Uuid>,
     pub request_id: Option<String>,
+    /// Only tests set this (see `faults`).
+    pub faults: Option<std::sync::Arc<faults::FaultPlan>>,
 }
 
 impl RequestContext {
     /// Work done by the system itself (CLI, migrations, demo seeding).
     pub fn system() -> Self {
         RequestContext::default()
+    }
+
+    /// A point inside a write transaction where a test may inject a fault.
+    pub async fn fault_point(&self, point: &str) -> crate::error::AppResult<()> {
+        match &self.faults {
+            Some(plan) => plan.reach(point).await,
+            None => Ok(()),
+        }
     }
 }
 

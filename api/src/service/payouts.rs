@@ -111,6 +111,7 @@ async fn save_change(
 ) -> AppResult<payout::Model> {
     model.updated_at = Set(now());
     let saved = model.update(&txn).await?;
+    ctx.fault_point(action).await?;
     claims::record_event(&txn, current.claim_id, event, ctx.actor, None).await?;
     audit::record(&txn, ctx, action, "payout", current.id, details).await?;
     txn.commit().await?;
@@ -207,6 +208,7 @@ pub async fn mark_settled(
     model.settled_at = Set(Some(settled_at));
     model.updated_at = Set(now());
     let saved = model.update(&txn).await?;
+    ctx.fault_point("payout.mark_settled").await?;
     claims::record_event(&txn, current.claim_id, "payout_settled", ctx.actor, None).await?;
     audit::record(
         &txn,
@@ -375,6 +377,7 @@ pub async fn retry(
         }
         Err(e) => return Err(e),
     };
+    ctx.fault_point("payout.retry").await?;
     if let Some(key) = &idempotency_key {
         idempotency::remember(
             &txn,
