@@ -100,6 +100,21 @@ fn parse_role(s: &str) -> Result<Role, String> {
     s.parse::<Role>().map_err(|e| e.to_string())
 }
 
+/// The whole program, shared by the `refund-desk` binary and the copy the
+/// black-box tests start as separate processes.
+pub fn main() -> std::process::ExitCode {
+    // A missing .env is normal; only its values matter when present.
+    let _ = dotenvy::dotenv();
+    let cli = Cli::parse();
+    match actix_web::rt::System::new().block_on(run(cli)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("refund-desk: {err}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
 /// Runs the chosen subcommand.
 pub async fn run(cli: Cli) -> Result<(), StartupError> {
     let command = cli.command.unwrap_or(Command::Serve { demo: false });
