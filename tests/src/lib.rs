@@ -3,6 +3,10 @@
 
 use std::time::Duration;
 
+pub mod process;
+pub mod proxy;
+pub mod race;
+
 use api::config::{Environment, JwtSettings, LogFormat, Settings};
 use api::domain::Role;
 use api::service::{self, RequestContext};
