@@ -45,6 +45,10 @@ fn dummy_hash() -> &'static str {
     })
 }
 
+/// Longest password accepted, in bytes: hashing is the expensive step of a
+/// login, so unbounded input would be a cheap way to burn CPU.
+pub const MAX_PASSWORD_BYTES: usize = 1024;
+
 /// Checks the strength rules for new passwords.
 pub fn validate_new(password: &str) -> AppResult<()> {
     if password.chars().count() < MIN_PASSWORD_LEN {
@@ -52,7 +56,7 @@ pub fn validate_new(password: &str) -> AppResult<()> {
             "password must be at least {MIN_PASSWORD_LEN} characters"
         )));
     }
-    if password.len() > 1024 {
+    if password.len() > MAX_PASSWORD_BYTES {
         return Err(AppError::bad_input("password is too long"));
     }
     Ok(())

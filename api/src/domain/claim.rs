@@ -29,13 +29,30 @@ pub struct InvalidTransition {
     pub action: ClaimAction,
 }
 
+impl ClaimAction {
+    /// How the action reads in an error message ("cannot be approved").
+    pub fn past_tense(&self) -> &'static str {
+        match self {
+            ClaimAction::Assign => "assigned",
+            ClaimAction::RequestInfo => "asked for more information",
+            ClaimAction::AddEvidence => "given evidence",
+            ClaimAction::AddNote => "annotated",
+            ClaimAction::Approve { .. } => "approved",
+            ClaimAction::SecondApprove => "given a second approval",
+            ClaimAction::Reject => "rejected",
+            ClaimAction::Withdraw => "withdrawn",
+            ClaimAction::MarkRefunded => "marked refunded",
+        }
+    }
+}
+
 impl std::fmt::Display for InvalidTransition {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "a {} claim does not allow {:?}",
+            "a {} claim cannot be {}",
             self.from.as_str(),
-            self.action
+            self.action.past_tense()
         )
     }
 }

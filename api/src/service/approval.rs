@@ -62,6 +62,10 @@ pub async fn approve(
     if let Some(key) = &input.idempotency_key {
         idempotency::validate_key(key)?;
     }
+    // Malformed input is refused before the claim's state is even read.
+    if input.amount.is_some_and(|m| !m.is_positive()) {
+        return Err(AppError::bad_input("amount must be greater than zero"));
+    }
     let fingerprint = input.fingerprint();
     // The order row is the lock that serializes everything touching its money;
     // it is always taken before the claim row.

@@ -53,6 +53,8 @@ pub async fn lock<C: ConnectionTrait>(conn: &C, id: Uuid) -> AppResult<refund_cl
 /// the client read it.
 pub fn check_version(claim: &refund_claim::Model, expected: Option<i32>) -> AppResult<()> {
     match expected {
+        // Versions start at 1: anything lower is malformed, not stale.
+        Some(v) if v < 1 => Err(AppError::bad_input("expectedVersion must be at least 1")),
         Some(v) if v != claim.version => Err(AppError::Conflict(format!(
             "the claim changed (version {} now, {v} expected); reload it",
             claim.version
@@ -141,6 +143,12 @@ pub async fn submit(
     new: NewClaim,
 ) -> AppResult<refund_claim::Model> {
     let description = required_text(&new.description, "description")?;
+    // Malformed amounts are refused before the order's state is read.
+    if new.requested.is_some_and(|m| !m.is_positive()) {
+        return Err(AppError::bad_input(
+            "requestedAmount must be greater than zero",
+        ));
+    }
     let submitted_at = new.submitted_at.unwrap_or_else(now);
     not_in_future(submitted_at, "submittedAt")?;
     let txn = begin_write(db).await?;
@@ -165,11 +173,6 @@ pub async fn submit(
                     "requestedAmount must be in {}",
                     order.currency
                 )));
-            }
-            if !m.is_positive() {
-                return Err(AppError::bad_input(
-                    "requestedAmount must be greater than zero",
-                ));
             }
             m.minor()
         }

@@ -114,10 +114,7 @@ pub async fn lift_restriction(
     id: Uuid,
     note: &str,
 ) -> AppResult<customer::Model> {
-    let note = note.trim();
-    if note.is_empty() {
-        return Err(AppError::bad_input("a note is required"));
-    }
+    let note = super::claims::required_text(note, "note")?;
     let txn = begin_write(db).await?;
     let current = lock_by_id::<customer::Entity, _>(&txn, id, "customer").await?;
     if !current.restricted {

@@ -303,7 +303,10 @@ pub async fn retry(
     if let Some(key) = &idempotency_key {
         idempotency::validate_key(key)?;
     }
-    let note = note.map(|n| n.trim().to_string()).filter(|n| !n.is_empty());
+    let note = note
+        .filter(|n| !n.trim().is_empty())
+        .map(|n| claims::required_text(&n, "note"))
+        .transpose()?;
     let fingerprint =
         idempotency::fingerprint(&json!([id, method.map(|m| m.as_str()), note]).to_string());
     let txn = begin_write(db).await?;

@@ -133,12 +133,18 @@ impl NewPolicy {
             ));
         }
         let len = self.text.trim().chars().count();
-        if len == 0 || len > 100_000 {
-            return Err(AppError::bad_input("text must be 1 to 100000 characters"));
+        if len == 0 || len > MAX_POLICY_TEXT {
+            return Err(AppError::bad_input(format!(
+                "text must be 1 to {MAX_POLICY_TEXT} characters"
+            )));
         }
         Ok(())
     }
 }
+
+/// Longest policy text: 16,000 characters of up to 4 bytes each fit the
+/// 65,535 bytes of a MySQL/MariaDB TEXT column.
+pub const MAX_POLICY_TEXT: usize = 16_000;
 
 /// Publishes the next version (ADMIN). Versions are never edited.
 #[tracing::instrument(skip(db, new))]

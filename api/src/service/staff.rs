@@ -269,6 +269,11 @@ pub async fn login(
     password_given: &str,
     client_addr: &str,
 ) -> AppResult<(IssuedToken, staff::Model)> {
+    // Oversized input is malformed, not a wrong password: refused before any
+    // lookup or hashing (the limits are public, so this tells nothing).
+    if email.len() > 4 * Email::MAX_LEN || password_given.len() > password::MAX_PASSWORD_BYTES {
+        return Err(AppError::bad_input("email or password is too long"));
+    }
     // Attempts are keyed by the normalised email, or the raw text when it
     // does not parse (those fail too, and count).
     let key: String = Email::parse(email)
