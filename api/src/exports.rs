@@ -200,6 +200,7 @@ impl Export {
             size: PAGE_SIZE,
             direction: Direction::Forward,
             cursor: after,
+            count_total: false,
         };
         let mut out = csv::Writer::from_writer(Vec::new());
         let next = match self {

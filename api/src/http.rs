@@ -299,7 +299,12 @@ async fn execute(req: &HttpRequest, gql: async_graphql::Request, state: &AppStat
                     .map(|a| a.ip().to_string())
                     .unwrap_or_else(|| "unknown".into()),
             );
-            let gql = loaders::register(gql.data(auth).data(rid.clone()).data(client), &state.db);
+            let cache = !is_mutation(&gql);
+            let gql = loaders::register(
+                gql.data(auth).data(rid.clone()).data(client),
+                &state.db,
+                cache,
+            );
             // Dropping the execution on timeout drops any open transaction,
             // which rolls it back: a timed-out mutation changes nothing.
             match tokio::time::timeout(state.settings.request_timeout, state.schema.execute(gql))

@@ -50,7 +50,7 @@ impl std::fmt::Display for InvalidTransition {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "a {} claim cannot be {}",
+            "the claim is {} and cannot be {}",
             self.from.as_str(),
             self.action.past_tense()
         )

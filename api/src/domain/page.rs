@@ -25,6 +25,9 @@ pub struct PageRequest {
     pub size: usize,
     pub direction: Direction,
     pub cursor: Option<Uuid>,
+    /// Whether the total is wanted: counting is a second statement over the
+    /// whole filtered list, so pages skip it when nobody reads `totalCount`.
+    pub count_total: bool,
 }
 
 /// Why a page request is malformed.
@@ -64,6 +67,7 @@ impl PageRequest {
             size,
             direction,
             cursor,
+            count_total: true,
         })
     }
 }

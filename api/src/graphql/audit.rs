@@ -69,7 +69,7 @@ impl AuditQuery {
         after: Option<String>,
         filter: Option<AuditFilter>,
     ) -> Result<PageConnection<AuditEntry>> {
-        let page = page_request(first, after, None, None)?;
+        let page = page_request(ctx, first, after, None, None)?;
         let f = filter.unwrap_or_default();
         let query = AuditQueryFilter {
             entity_id: f.entity_id.map(|id| id.0),

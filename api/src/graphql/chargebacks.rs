@@ -85,7 +85,7 @@ impl ChargebackQuery {
         after: Option<String>,
         status: Option<Vec<ChargebackStatus>>,
     ) -> Result<PageConnection<Chargeback>> {
-        let page = page_request(first, after, None, None)?;
+        let page = page_request(ctx, first, after, None, None)?;
         let rows = svc::list(db(ctx), &status.unwrap_or_default(), &page).await?;
         Ok(connection_from(rows, |c| c.id, Chargeback))
     }

@@ -8,8 +8,8 @@ use super::connection::{connection_from, PageConnection};
 use super::context::{db, page_request, parse_id, request_context};
 use super::customers::Customer;
 use super::loaders::{
-    load, CustomerLoader, EventsByClaimLoader, EvidenceByClaimLoader, OrderLoader,
-    PayoutsByClaimLoader,
+    load, loader, ActivationByOrderLoader, CustomerLoader, EventsByClaimLoader,
+    EvidenceByClaimLoader, OrderLoader, PayoutsByClaimLoader, StaffLoader,
 };
 use super::money::{money, MoneyInput, MoneyObject};
 use super::orders::Order;
@@ -23,10 +23,11 @@ use crate::domain::enums::{
     parse_stored, ClaimReason, ClaimStatus, ContactChannel, Eligibility, EvidenceKind,
     RejectionReason,
 };
+use crate::domain::page::Page;
 use crate::domain::{Email, Money};
 use crate::error::{AppError, AppResult};
 use crate::service::approval::{self, Approval};
-use crate::service::claim_list::{self, ClaimOrder, ClaimQuery};
+use crate::service::claim_list::{self, ClaimOrder, ClaimQuery, ClaimRow};
 use crate::service::claims::{self, NewClaim, NewEvidence};
 use crate::service::orders::optional_text;
 
@@ -258,12 +259,46 @@ impl ClaimQueryRoot {
         filter: Option<ClaimFilter>,
         sort: Option<ClaimSort>,
     ) -> Result<PageConnection<Claim>> {
-        let page = page_request(first, after, last, before)?;
+        let page = page_request(ctx, first, after, last, before)?;
         let filter = ClaimQuery::try_from(filter.unwrap_or_default())?;
-        let rows =
-            claim_list::list(db(ctx), &filter, sort.unwrap_or_default().into(), &page).await?;
-        Ok(connection_from(rows, |c| c.id, Claim))
+        let page = claim_list::list_with_relations(
+            db(ctx),
+            &filter,
+            sort.unwrap_or_default().into(),
+            &page,
+        )
+        .await?;
+        prime_loaders(ctx, &page.items).await?;
+        let claims = Page {
+            items: page.items.into_iter().map(|r| r.claim).collect(),
+            has_next: page.has_next,
+            has_previous: page.has_previous,
+            total: page.total,
+        };
+        Ok(connection_from(claims, |c| c.id, Claim))
     }
+}
+
+/// Hands the rows the page joined to the loaders, so resolving a row's
+/// order, customer, activation or assignee costs no further statement.
+async fn prime_loaders(ctx: &Context<'_>, rows: &[ClaimRow]) -> Result<()> {
+    loader::<OrderLoader>(ctx)?
+        .feed_many(rows.iter().map(|r| (r.order.id, r.order.clone())))
+        .await;
+    loader::<CustomerLoader>(ctx)?
+        .feed_many(rows.iter().map(|r| (r.customer.id, r.customer.clone())))
+        .await;
+    loader::<ActivationByOrderLoader>(ctx)?
+        .feed_many(rows.iter().map(|r| (r.order.id, r.activation.clone())))
+        .await;
+    loader::<StaffLoader>(ctx)?
+        .feed_many(
+            rows.iter()
+                .filter_map(|r| r.assignee.clone())
+                .map(|s| (s.id, s)),
+        )
+        .await;
+    Ok(())
 }
 
 #[derive(InputObject)]

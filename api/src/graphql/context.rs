@@ -46,12 +46,17 @@ pub fn parse_id(id: &ID) -> AppResult<Uuid> {
     Uuid::parse_str(id.as_str()).map_err(|_| AppError::bad_input("malformed id"))
 }
 
+/// The page a connection field asks for; the total is counted only when
+/// the query selects `totalCount`.
 pub fn page_request(
+    ctx: &Context<'_>,
     first: Option<i32>,
     after: Option<String>,
     last: Option<i32>,
     before: Option<String>,
 ) -> AppResult<PageRequest> {
-    PageRequest::parse(first, after.as_deref(), last, before.as_deref())
-        .map_err(|e| AppError::BadUserInput(e.0))
+    let mut page = PageRequest::parse(first, after.as_deref(), last, before.as_deref())
+        .map_err(|e| AppError::BadUserInput(e.0))?;
+    page.count_total = ctx.look_ahead().field("totalCount").exists();
+    Ok(page)
 }

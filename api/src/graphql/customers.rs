@@ -79,11 +79,11 @@ impl Customer {
         first: Option<i32>,
         after: Option<String>,
     ) -> Result<PageConnection<Order>> {
-        let page = page_request(first, after, None, None)?;
+        let page = page_request(ctx, first, after, None, None)?;
         if page.cursor.is_none() {
             let key = (self.0.id, page.size);
             let rows = ctx
-                .data::<async_graphql::dataloader::DataLoader<CustomerOrdersLoader>>()
+                .data::<super::loaders::RequestLoader<CustomerOrdersLoader>>()
                 .map_err(|_| AppError::internal("customer orders loader is not registered"))?
                 .load_one(key)
                 .await
@@ -182,7 +182,7 @@ impl CustomerQuery {
         after: Option<String>,
         search: Option<String>,
     ) -> Result<PageConnection<Customer>> {
-        let page = page_request(first, after, None, None)?;
+        let page = page_request(ctx, first, after, None, None)?;
         let rows = service::customers::list(db(ctx), search.as_deref(), &page).await?;
         Ok(connection_from(rows, |c| c.id, Customer))
     }

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use async_graphql::dataloader::Loader;
+use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
@@ -187,11 +187,12 @@ impl Loader<(Uuid, usize)> for CustomerOrdersLoader {
     }
 }
 
-/// The activation of each order (at most one).
+/// The activation of each order: at most one, and `None` is an answer too
+/// (so a page can prime orders that have none and save the lookup).
 pub struct ActivationByOrderLoader(pub DatabaseConnection);
 
 impl Loader<Uuid> for ActivationByOrderLoader {
-    type Value = entity::activation::Model;
+    type Value = Option<entity::activation::Model>;
     type Error = Arc<DbErr>;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
@@ -200,7 +201,9 @@ impl Loader<Uuid> for ActivationByOrderLoader {
             .all(&self.0)
             .await
             .map_err(Arc::new)?;
-        Ok(rows.into_iter().map(|r| (r.order_id, r)).collect())
+        let mut out: HashMap<Uuid, Self::Value> = keys.iter().map(|k| (*k, None)).collect();
+        out.extend(rows.into_iter().map(|r| (r.order_id, Some(r))));
+        Ok(out)
     }
 }
 
@@ -246,27 +249,52 @@ where
     L: Loader<Uuid>,
     L::Error: std::error::Error + Send + Sync + 'static,
 {
-    let loader = ctx
-        .data::<async_graphql::dataloader::DataLoader<L>>()
-        .map_err(|_| {
-            crate::error::AppError::internal(format!(
-                "loader {} is not registered",
-                std::any::type_name::<L>()
-            ))
-        })?;
+    let loader = ctx.data::<RequestLoader<L>>().map_err(|_| {
+        crate::error::AppError::internal(format!(
+            "loader {} is not registered",
+            std::any::type_name::<L>()
+        ))
+    })?;
     loader
         .load_one(key)
         .await
         .map_err(|e| crate::error::AppError::internal(e).into())
 }
 
+/// A loader as registered for one request.
+pub type RequestLoader<L> = DataLoader<L, HashMapCache>;
+
+/// The loader of type `L` of the current request.
+pub fn loader<'a, L: Loader<Uuid>>(
+    ctx: &'a async_graphql::Context<'_>,
+) -> async_graphql::Result<&'a RequestLoader<L>> {
+    ctx.data::<RequestLoader<L>>()
+}
+
 /// Every loader of a request, created fresh per request (their caches must
 /// never outlive it).
-pub fn register(req: async_graphql::Request, db: &DatabaseConnection) -> async_graphql::Request {
-    use async_graphql::dataloader::DataLoader;
+///
+/// Queries cache what they load, so a page can prime the loaders with rows
+/// it joined. Mutations do not: a later mutation of the same request may
+/// change a row an earlier one already loaded.
+///
+/// The batching delay is zero: each actix worker runs a single-threaded
+/// runtime, so the spawned fetch only starts once the resolvers of the level
+/// have all queued their keys and yielded; the default 1 ms added a timer
+/// wait per level of every query without batching anything more.
+pub fn register(
+    req: async_graphql::Request,
+    db: &DatabaseConnection,
+    cache: bool,
+) -> async_graphql::Request {
     macro_rules! with_loaders {
         ($req:expr, $($loader:ident),+) => {
-            $req$(.data(DataLoader::new($loader(db.clone()), tokio::spawn)))+
+            $req$(.data({
+                let l = DataLoader::with_cache($loader(db.clone()), tokio::spawn, HashMapCache::default())
+                    .delay(std::time::Duration::ZERO);
+                l.enable_all_cache(cache);
+                l
+            }))+
         };
     }
     with_loaders!(

@@ -100,7 +100,9 @@ impl Order {
     }
     async fn activation(&self, ctx: &Context<'_>) -> Result<Option<Activation>> {
         let found = load::<ActivationByOrderLoader>(ctx, self.0.id).await?;
-        Ok(found.map(|a| Activation::new(a, self.0.plan_months)))
+        Ok(found
+            .flatten()
+            .map(|a| Activation::new(a, self.0.plan_months)))
     }
 }
 
@@ -160,7 +162,7 @@ impl OrderQueryRoot {
         before: Option<String>,
         filter: Option<OrderFilter>,
     ) -> Result<PageConnection<Order>> {
-        let page = page_request(first, after, last, before)?;
+        let page = page_request(ctx, first, after, last, before)?;
         let filter = OrderQuery::try_from(filter.unwrap_or_default())?;
         let rows = service::orders::list(db(ctx), &filter, &page).await?;
         Ok(connection_from(rows, |o| o.id, Order))

@@ -105,7 +105,7 @@ impl PayoutQuery {
         after: Option<String>,
         filter: Option<PayoutFilter>,
     ) -> Result<PageConnection<Payout>> {
-        let page = page_request(first, after, None, None)?;
+        let page = page_request(ctx, first, after, None, None)?;
         let f = filter.unwrap_or_default();
         let query = svc::PayoutQuery {
             status: f.status.unwrap_or_default(),

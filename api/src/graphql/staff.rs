@@ -82,7 +82,7 @@ impl StaffQuery {
         first: Option<i32>,
         after: Option<String>,
     ) -> Result<PageConnection<Staff>> {
-        let page = page_request(first, after, None, None)?;
+        let page = page_request(ctx, first, after, None, None)?;
         let rows = service::staff::list(db(ctx), &page).await?;
         Ok(connection_from(rows, |s| s.id, Staff))
     }

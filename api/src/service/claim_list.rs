@@ -1,13 +1,16 @@
 //! The claims list of the dashboards: filters, three sort orders, keyset pages.
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::Query;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::sea_query::{Expr, Query};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, IdenStatic, Iterable,
+    JoinType, QueryFilter, QueryResult, QuerySelect, RelationTrait, Select,
+};
 use uuid::Uuid;
 
-use entity::{customer, order, refund_claim};
+use entity::{activation, customer, order, refund_claim, staff};
 
-use super::page::fetch_sorted_page;
+use super::page::{fetch_sorted_page_as, SortKeys};
 use crate::domain::enums::{ClaimReason, ClaimStatus, Eligibility};
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::Email;
@@ -34,12 +37,90 @@ pub enum ClaimOrder {
     AmountDesc,
 }
 
+/// A claim with what a dashboard row shows of it, read in the page's own
+/// statement.
+#[derive(Clone, Debug)]
+pub struct ClaimRow {
+    pub claim: refund_claim::Model,
+    pub order: order::Model,
+    pub customer: customer::Model,
+    pub activation: Option<activation::Model>,
+    pub assignee: Option<staff::Model>,
+}
+
+const ORDER: &str = "o_";
+const CUSTOMER: &str = "u_";
+const ACTIVATION: &str = "a_";
+const ASSIGNEE: &str = "s_";
+
+impl FromQueryResult for ClaimRow {
+    fn from_query_result(res: &QueryResult, pre: &str) -> Result<Self, DbErr> {
+        Ok(ClaimRow {
+            claim: refund_claim::Model::from_query_result(res, pre)?,
+            order: order::Model::from_query_result(res, ORDER)?,
+            customer: customer::Model::from_query_result(res, CUSTOMER)?,
+            activation: activation::Model::from_query_result_optional(res, ACTIVATION)?,
+            assignee: staff::Model::from_query_result_optional(res, ASSIGNEE)?,
+        })
+    }
+}
+
+/// Adds every column of `E`, each named with `prefix`.
+fn columns_of<E: EntityTrait>(
+    mut q: Select<refund_claim::Entity>,
+    prefix: &str,
+) -> Select<refund_claim::Entity> {
+    for col in E::Column::iter() {
+        q = q.column_as(
+            Expr::col((E::default(), col)),
+            format!("{prefix}{}", col.as_str()),
+        );
+    }
+    q
+}
+
+/// Joins the order, customer, activation and assignee of each claim.
+fn with_relations(q: Select<refund_claim::Entity>) -> Select<refund_claim::Entity> {
+    let q = q
+        .join(JoinType::InnerJoin, refund_claim::Relation::Order.def())
+        .join(JoinType::InnerJoin, refund_claim::Relation::Customer.def())
+        .join(JoinType::LeftJoin, order::Relation::Activation.def())
+        .join(JoinType::LeftJoin, refund_claim::Relation::Assignee.def());
+    let q = columns_of::<order::Entity>(q, ORDER);
+    let q = columns_of::<customer::Entity>(q, CUSTOMER);
+    let q = columns_of::<activation::Entity>(q, ACTIVATION);
+    columns_of::<staff::Entity>(q, ASSIGNEE)
+}
+
 pub async fn list<C: ConnectionTrait>(
     conn: &C,
     filter: &ClaimQuery,
     sort: ClaimOrder,
     page: &PageRequest,
 ) -> AppResult<Page<refund_claim::Model>> {
+    let (q, keys) = plan(conn, filter, sort, page).await?;
+    Ok(fetch_sorted_page_as(conn, q, |q| q, keys, page).await?)
+}
+
+/// The same page, each claim with its order, customer, activation and
+/// assignee, in one statement (plus the count when asked for).
+pub async fn list_with_relations<C: ConnectionTrait>(
+    conn: &C,
+    filter: &ClaimQuery,
+    sort: ClaimOrder,
+    page: &PageRequest,
+) -> AppResult<Page<ClaimRow>> {
+    let (q, keys) = plan(conn, filter, sort, page).await?;
+    Ok(fetch_sorted_page_as(conn, q, with_relations, keys, page).await?)
+}
+
+/// The filtered statement and the sort keys of a claims page.
+async fn plan<C: ConnectionTrait>(
+    conn: &C,
+    filter: &ClaimQuery,
+    sort: ClaimOrder,
+    page: &PageRequest,
+) -> AppResult<(Select<refund_claim::Entity>, SortKeys<refund_claim::Entity>)> {
     use refund_claim::Column as C_;
     let mut q = refund_claim::Entity::find();
     if !filter.status.is_empty() {
@@ -110,5 +191,11 @@ pub async fn list<C: ConnectionTrait>(
             cursor_row.map(|c| c.requested_minor.into()),
         ),
     };
-    Ok(fetch_sorted_page(conn, q, key_col, C_::Id, descending, page, key).await?)
+    let keys = SortKeys {
+        key_col,
+        id_col: C_::Id,
+        descending,
+        cursor_key: key,
+    };
+    Ok((q, keys))
 }

@@ -354,56 +354,59 @@ impl OrderMoney {
 #[derive(FromQueryResult)]
 struct SumRow {
     order_id: Uuid,
+    /// `P` for payouts, `C` for chargebacks.
+    kind: String,
     status: String,
     amount: i64,
 }
 
-/// The money figures of many orders in two grouped queries.
+/// The money figures of many orders in one statement: payout and chargeback
+/// sums per order and status, glued with UNION ALL.
 pub async fn money_of<C: ConnectionTrait>(
     conn: &C,
     order_ids: &[Uuid],
 ) -> AppResult<HashMap<Uuid, OrderMoney>> {
+    use sea_orm::sea_query::{Expr, UnionType};
     let backend = conn.get_database_backend();
     let mut out: HashMap<Uuid, OrderMoney> = order_ids
         .iter()
         .map(|id| (*id, OrderMoney::default()))
         .collect();
-    let payouts = payout::Entity::find()
-        .select_only()
+    let mut sums = Query::select()
         .column(payout::Column::OrderId)
+        .expr_as(Expr::val("P"), "kind")
         .column(payout::Column::Status)
-        .column_as(sum_i64(backend, payout::Column::AmountMinor), "amount")
-        .filter(payout::Column::OrderId.is_in(order_ids.iter().copied()))
-        .group_by(payout::Column::OrderId)
-        .group_by(payout::Column::Status)
-        .into_model::<SumRow>()
+        .expr_as(sum_i64(backend, payout::Column::AmountMinor), "amount")
+        .from(payout::Entity)
+        .and_where(payout::Column::OrderId.is_in(order_ids.iter().copied()))
+        .group_by_col(payout::Column::OrderId)
+        .group_by_col(payout::Column::Status)
+        .to_owned();
+    let chargebacks = Query::select()
+        .column(chargeback::Column::OrderId)
+        .expr_as(Expr::val("C"), "kind")
+        .column(chargeback::Column::Status)
+        .expr_as(sum_i64(backend, chargeback::Column::AmountMinor), "amount")
+        .from(chargeback::Entity)
+        .and_where(chargeback::Column::OrderId.is_in(order_ids.iter().copied()))
+        .group_by_col(chargeback::Column::OrderId)
+        .group_by_col(chargeback::Column::Status)
+        .to_owned();
+    sums.union(UnionType::All, chargebacks);
+    let rows = SumRow::find_by_statement(backend.build(&sums))
         .all(conn)
         .await?;
-    for row in payouts {
+    for row in rows {
         let m = out.entry(row.order_id).or_default();
-        match row.status.as_str() {
-            "SETTLED" => {
+        match (row.kind.as_str(), row.status.as_str()) {
+            ("P", "SETTLED") => {
                 m.settled += row.amount;
                 m.committed_payouts += row.amount;
             }
-            "FAILED" | "CANCELLED" => {}
-            _ => m.committed_payouts += row.amount,
-        }
-    }
-    let chargebacks = chargeback::Entity::find()
-        .select_only()
-        .column(chargeback::Column::OrderId)
-        .column(chargeback::Column::Status)
-        .column_as(sum_i64(backend, chargeback::Column::AmountMinor), "amount")
-        .filter(chargeback::Column::OrderId.is_in(order_ids.iter().copied()))
-        .group_by(chargeback::Column::OrderId)
-        .group_by(chargeback::Column::Status)
-        .into_model::<SumRow>()
-        .all(conn)
-        .await?;
-    for row in chargebacks {
-        if matches!(row.status.as_str(), "OPEN" | "LOST") {
-            out.entry(row.order_id).or_default().committed_chargebacks += row.amount;
+            ("P", "FAILED" | "CANCELLED") => {}
+            ("P", _) => m.committed_payouts += row.amount,
+            ("C", "OPEN" | "LOST") => m.committed_chargebacks += row.amount,
+            _ => {}
         }
     }
     Ok(out)

@@ -1,5 +1,5 @@
 //! Keyset pagination over v7 ids: stable under concurrent inserts, one query
-//! for the page and one for the total.
+//! for the page and, when asked for, one for the total.
 
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
@@ -49,11 +49,54 @@ where
     E::Model: Sync,
     C: ConnectionTrait,
 {
+    let keys = SortKeys {
+        key_col,
+        id_col,
+        descending,
+        cursor_key,
+    };
+    fetch_sorted_page_as(conn, select, |q| q, keys, page).await
+}
+
+/// How a page is ordered, and where the cursor's row sat in that order.
+pub struct SortKeys<E: EntityTrait> {
+    pub key_col: E::Column,
+    pub id_col: E::Column,
+    pub descending: bool,
+    pub cursor_key: Option<sea_orm::Value>,
+}
+
+/// Like [`fetch_sorted_page`], but the page's statement is first widened by
+/// `widen` (joins and their columns) and its rows read as `M`; the total is
+/// counted on the plain `select`, without the joins.
+pub async fn fetch_sorted_page_as<E, M, C>(
+    conn: &C,
+    select: Select<E>,
+    widen: impl FnOnce(Select<E>) -> Select<E>,
+    keys: SortKeys<E>,
+    page: &PageRequest,
+) -> Result<Page<M>, DbErr>
+where
+    E: EntityTrait,
+    E::Model: Sync,
+    M: sea_orm::FromQueryResult + Sync,
+    C: ConnectionTrait,
+{
     use sea_orm::Condition;
-    let total = select.clone().count(conn).await?;
+    let SortKeys {
+        key_col,
+        id_col,
+        descending,
+        cursor_key,
+    } = keys;
+    let total = if page.count_total {
+        select.clone().count(conn).await?
+    } else {
+        0
+    };
     // Reading backwards walks the list in reverse and flips the result.
     let ascending = descending != (page.direction == Direction::Forward);
-    let mut q = select;
+    let mut q = widen(select);
     if let (Some(id), Some(key)) = (page.cursor, cursor_key) {
         q = if ascending {
             q.filter(
@@ -74,7 +117,11 @@ where
     } else {
         q.order_by_desc(key_col).order_by_desc(id_col)
     };
-    let mut items = q.limit(page.size as u64 + 1).all(conn).await?;
+    let mut items = q
+        .limit(page.size as u64 + 1)
+        .into_model::<M>()
+        .all(conn)
+        .await?;
     let more = items.len() > page.size;
     items.truncate(page.size);
     let (has_next, has_previous) = match page.direction {
