@@ -1,7 +1,7 @@
 //! The claims list of the dashboards: filters, three sort orders, keyset pages.
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, Query};
+use sea_orm::sea_query::{Expr, Query, SimpleExpr};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, IdenStatic, Iterable,
     JoinType, QueryFilter, QueryResult, QuerySelect, RelationTrait, Select,
@@ -14,7 +14,7 @@ use super::page::{fetch_sorted_page_as, SortKeys};
 use crate::domain::enums::{ClaimReason, ClaimStatus, Eligibility};
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::Email;
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 
 #[derive(Clone, Debug, Default)]
 pub struct ClaimQuery {
@@ -98,7 +98,7 @@ pub async fn list<C: ConnectionTrait>(
     sort: ClaimOrder,
     page: &PageRequest,
 ) -> AppResult<Page<refund_claim::Model>> {
-    let (q, keys) = plan(conn, filter, sort, page).await?;
+    let (q, keys) = plan(filter, sort, page);
     Ok(fetch_sorted_page_as(conn, q, |q| q, keys, page).await?)
 }
 
@@ -110,17 +110,16 @@ pub async fn list_with_relations<C: ConnectionTrait>(
     sort: ClaimOrder,
     page: &PageRequest,
 ) -> AppResult<Page<ClaimRow>> {
-    let (q, keys) = plan(conn, filter, sort, page).await?;
+    let (q, keys) = plan(filter, sort, page);
     Ok(fetch_sorted_page_as(conn, q, with_relations, keys, page).await?)
 }
 
 /// The filtered statement and the sort keys of a claims page.
-async fn plan<C: ConnectionTrait>(
-    conn: &C,
+fn plan(
     filter: &ClaimQuery,
     sort: ClaimOrder,
     page: &PageRequest,
-) -> AppResult<(Select<refund_claim::Entity>, SortKeys<refund_claim::Entity>)> {
+) -> (Select<refund_claim::Entity>, SortKeys<refund_claim::Entity>) {
     use refund_claim::Column as C_;
     let mut q = refund_claim::Entity::find();
     if !filter.status.is_empty() {
@@ -163,39 +162,32 @@ async fn plan<C: ConnectionTrait>(
     if let Some(id) = filter.assignee_id {
         q = q.filter(C_::AssigneeId.eq(id));
     }
-    // The cursor is a claim id; its sort key is read back so pages stay
-    // stable under inserts whatever the order.
-    let cursor_row = match page.cursor {
-        Some(id) => Some(
-            refund_claim::Entity::find_by_id(id)
-                .one(conn)
-                .await?
-                .ok_or_else(|| AppError::bad_input("the cursor points at no claim"))?,
-        ),
-        None => None,
+    // The cursor is a claim id; its sort key is read by a subquery of the
+    // page's own statement, so pages stay stable under inserts whatever the
+    // order, at no extra round trip.
+    let (key_col, descending) = match sort {
+        ClaimOrder::SubmittedAtDesc => (C_::SubmittedAt, true),
+        ClaimOrder::SubmittedAtAsc => (C_::SubmittedAt, false),
+        ClaimOrder::AmountDesc => (C_::RequestedMinor, true),
     };
-    let (key_col, descending, key) = match sort {
-        ClaimOrder::SubmittedAtDesc => (
-            C_::SubmittedAt,
-            true,
-            cursor_row.map(|c| c.submitted_at.into()),
-        ),
-        ClaimOrder::SubmittedAtAsc => (
-            C_::SubmittedAt,
-            false,
-            cursor_row.map(|c| c.submitted_at.into()),
-        ),
-        ClaimOrder::AmountDesc => (
-            C_::RequestedMinor,
-            true,
-            cursor_row.map(|c| c.requested_minor.into()),
-        ),
-    };
+    let key = page.cursor.map(|id| {
+        SimpleExpr::SubQuery(
+            None,
+            Box::new(
+                Query::select()
+                    .column(key_col)
+                    .from(refund_claim::Entity)
+                    .and_where(C_::Id.eq(id))
+                    .to_owned()
+                    .into(),
+            ),
+        )
+    });
     let keys = SortKeys {
         key_col,
         id_col: C_::Id,
         descending,
         cursor_key: key,
     };
-    Ok((q, keys))
+    (q, keys)
 }

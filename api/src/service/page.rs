@@ -1,9 +1,10 @@
 //! Keyset pagination over v7 ids: stable under concurrent inserts, one query
 //! for the page and, when asked for, one for the total.
 
+use sea_orm::sea_query::{Expr, ExprTrait, SimpleExpr};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Select,
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Select,
 };
 
 use crate::domain::page::{Direction, Page, PageRequest};
@@ -28,13 +29,14 @@ where
     E::Model: Sync,
     C: ConnectionTrait,
 {
-    let cursor_key = page.cursor.map(sea_orm::Value::from);
+    let cursor_key = page.cursor.map(Expr::val);
     let descending = order == SortOrder::NewestFirst;
     fetch_sorted_page(conn, select, id_col, id_col, descending, page, cursor_key).await
 }
 
 /// Reads one page ordered by `key_col` (ties broken by `id_col`), resuming
-/// after the row whose id is the cursor and whose key was `cursor_key`.
+/// after the row whose id is the cursor and whose key is `cursor_key` (a
+/// value, or a subquery reading it in the same statement).
 pub async fn fetch_sorted_page<E, C>(
     conn: &C,
     select: Select<E>,
@@ -42,7 +44,7 @@ pub async fn fetch_sorted_page<E, C>(
     id_col: E::Column,
     descending: bool,
     page: &PageRequest,
-    cursor_key: Option<sea_orm::Value>,
+    cursor_key: Option<SimpleExpr>,
 ) -> Result<Page<E::Model>, DbErr>
 where
     E: EntityTrait,
@@ -63,7 +65,7 @@ pub struct SortKeys<E: EntityTrait> {
     pub key_col: E::Column,
     pub id_col: E::Column,
     pub descending: bool,
-    pub cursor_key: Option<sea_orm::Value>,
+    pub cursor_key: Option<SimpleExpr>,
 }
 
 /// Like [`fetch_sorted_page`], but the page's statement is first widened by
@@ -82,7 +84,6 @@ where
     M: sea_orm::FromQueryResult + Sync,
     C: ConnectionTrait,
 {
-    use sea_orm::Condition;
     let SortKeys {
         key_col,
         id_col,
@@ -98,19 +99,28 @@ where
     let ascending = descending != (page.direction == Direction::Forward);
     let mut q = widen(select);
     if let (Some(id), Some(key)) = (page.cursor, cursor_key) {
-        q = if ascending {
-            q.filter(
+        // `key <= K AND (key < K OR id < I)` rather than `key < K OR (key = K
+        // AND id < I)`: the same rows, but the first conjunct is an index
+        // range the database walks in order and stops after the page, where
+        // the OR form made it sort everything before the cursor.
+        let (key_expr, id_expr) = (
+            Expr::col(key_col.as_column_ref()),
+            Expr::col(id_col.as_column_ref()),
+        );
+        let cond = if ascending {
+            Condition::all().add(key_expr.clone().gte(key.clone())).add(
                 Condition::any()
-                    .add(key_col.gt(key.clone()))
-                    .add(Condition::all().add(key_col.eq(key)).add(id_col.gt(id))),
+                    .add(key_expr.gt(key))
+                    .add(id_expr.gt(Expr::val(id))),
             )
         } else {
-            q.filter(
+            Condition::all().add(key_expr.clone().lte(key.clone())).add(
                 Condition::any()
-                    .add(key_col.lt(key.clone()))
-                    .add(Condition::all().add(key_col.eq(key)).add(id_col.lt(id))),
+                    .add(key_expr.lt(key))
+                    .add(id_expr.lt(Expr::val(id))),
             )
         };
+        q = q.filter(cond);
     }
     q = if ascending {
         q.order_by_asc(key_col).order_by_asc(id_col)
