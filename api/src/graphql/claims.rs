@@ -8,7 +8,7 @@ use super::connection::{connection_from, PageConnection};
 use super::context::{db, page_request, parse_id, request_context};
 use super::customers::Customer;
 use super::loaders::{
-    load, loader, ActivationByOrderLoader, CustomerLoader, EventsByClaimLoader,
+    load, load_list, loader, ActivationByOrderLoader, CustomerLoader, EventsByClaimLoader,
     EvidenceByClaimLoader, OrderLoader, PayoutsByClaimLoader, StaffLoader,
 };
 use super::money::{money, MoneyInput, MoneyObject};
@@ -85,23 +85,14 @@ impl Claim {
         })
     }
     async fn evidence(&self, ctx: &Context<'_>) -> Result<Vec<Evidence>> {
-        let rows = load::<EvidenceByClaimLoader>(ctx, self.0.id)
-            .await?
-            .unwrap_or_default();
-        Ok(rows.into_iter().map(Evidence).collect())
+        load_list::<EvidenceByClaimLoader, _, _>(ctx, self.0.id, Evidence).await
     }
     /// Oldest first.
     async fn events(&self, ctx: &Context<'_>) -> Result<Vec<ClaimEvent>> {
-        let rows = load::<EventsByClaimLoader>(ctx, self.0.id)
-            .await?
-            .unwrap_or_default();
-        Ok(rows.into_iter().map(ClaimEvent).collect())
+        load_list::<EventsByClaimLoader, _, _>(ctx, self.0.id, ClaimEvent).await
     }
     async fn payouts(&self, ctx: &Context<'_>) -> Result<Vec<Payout>> {
-        let rows = load::<PayoutsByClaimLoader>(ctx, self.0.id)
-            .await?
-            .unwrap_or_default();
-        Ok(rows.into_iter().map(Payout).collect())
+        load_list::<PayoutsByClaimLoader, _, _>(ctx, self.0.id, Payout).await
     }
     async fn assignee(&self, ctx: &Context<'_>) -> Result<Option<Staff>> {
         load_staff(ctx, self.0.assignee_id).await

@@ -7,7 +7,7 @@ use entity::{customer, customer_contact};
 use super::connection::{connection_from, PageConnection};
 use super::context::{db, page_request, parse_id, principal, request_context};
 use super::loaders::{
-    load, ContactsByCustomerLoader, CustomerLoader, CustomerOrdersLoader, OrderLoader,
+    load, load_list, ContactsByCustomerLoader, CustomerLoader, CustomerOrdersLoader, OrderLoader,
 };
 use super::orders::Order;
 use super::scalars::Timestamp;
@@ -106,12 +106,7 @@ impl Customer {
     }
     /// Logged contacts, oldest first.
     async fn contacts(&self, ctx: &Context<'_>) -> Result<Vec<CustomerContact>> {
-        Ok(load::<ContactsByCustomerLoader>(ctx, self.0.id)
-            .await?
-            .unwrap_or_default()
-            .into_iter()
-            .map(CustomerContact)
-            .collect())
+        load_list::<ContactsByCustomerLoader, _, _>(ctx, self.0.id, CustomerContact).await
     }
 }
 

@@ -274,8 +274,24 @@ fn spawn_after_yields(
     })
 }
 
-/// Yields before a batch is fetched (each costs well under a microsecond).
+/// Yields before a batch is fetched (four are enough for the dashboard's
+/// levels; the statement-count test and the benchmark check it).
 const FETCH_YIELDS: usize = 4;
+
+/// The rows one loader of lists holds for `key` (none: empty), each
+/// wrapped as its GraphQL node.
+pub async fn load_list<L, M, N>(
+    ctx: &async_graphql::Context<'_>,
+    key: Uuid,
+    node: impl Fn(M) -> N,
+) -> async_graphql::Result<Vec<N>>
+where
+    L: Loader<Uuid, Value = Vec<M>>,
+    L::Error: std::error::Error + Send + Sync + 'static,
+{
+    let rows = load::<L>(ctx, key).await?.unwrap_or_default();
+    Ok(rows.into_iter().map(node).collect())
+}
 
 /// A loader as registered for one request.
 pub type RequestLoader<L> = DataLoader<L, HashMapCache>;

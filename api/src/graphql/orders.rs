@@ -11,8 +11,8 @@ use super::connection::{connection_from, PageConnection};
 use super::context::{db, page_request, parse_id, request_context};
 use super::customers::Customer;
 use super::loaders::{
-    load, ActivationByOrderLoader, ChargebacksByOrderLoader, ClaimsByOrderLoader, CustomerLoader,
-    OrderMoneyLoader, PayoutsByOrderLoader,
+    load, load_list, ActivationByOrderLoader, ChargebacksByOrderLoader, ClaimsByOrderLoader,
+    CustomerLoader, OrderMoneyLoader, PayoutsByOrderLoader,
 };
 use super::money::{money, MoneyInput, MoneyObject};
 use super::payouts::Payout;
@@ -81,22 +81,13 @@ impl Order {
         self.0.paid_at.map(Timestamp)
     }
     async fn claims(&self, ctx: &Context<'_>) -> Result<Vec<Claim>> {
-        let rows = load::<ClaimsByOrderLoader>(ctx, self.0.id)
-            .await?
-            .unwrap_or_default();
-        Ok(rows.into_iter().map(Claim).collect())
+        load_list::<ClaimsByOrderLoader, _, _>(ctx, self.0.id, Claim).await
     }
     async fn payouts(&self, ctx: &Context<'_>) -> Result<Vec<Payout>> {
-        let rows = load::<PayoutsByOrderLoader>(ctx, self.0.id)
-            .await?
-            .unwrap_or_default();
-        Ok(rows.into_iter().map(Payout).collect())
+        load_list::<PayoutsByOrderLoader, _, _>(ctx, self.0.id, Payout).await
     }
     async fn chargebacks(&self, ctx: &Context<'_>) -> Result<Vec<Chargeback>> {
-        let rows = load::<ChargebacksByOrderLoader>(ctx, self.0.id)
-            .await?
-            .unwrap_or_default();
-        Ok(rows.into_iter().map(Chargeback).collect())
+        load_list::<ChargebacksByOrderLoader, _, _>(ctx, self.0.id, Chargeback).await
     }
     async fn activation(&self, ctx: &Context<'_>) -> Result<Option<Activation>> {
         let found = load::<ActivationByOrderLoader>(ctx, self.0.id).await?;
