@@ -13,6 +13,7 @@ use api::auth::jwt::TokenService;
 use api::domain::page::{decode_cursor, encode_cursor};
 use api::domain::period::add_months;
 use api::domain::{Currency, Money};
+use api::service::sql::placeholders;
 use chrono::{DateTime, SecondsFormat, Utc};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, QueryResult, Statement, Value};
 use serde_json::{json, Value as Json};
@@ -63,22 +64,7 @@ async fn metrics(state: web::Data<State>) -> HttpResponse {
 }
 
 fn sql(backend: DbBackend, text: &str, values: Vec<Value>) -> Statement {
-    let text = if backend == DbBackend::Postgres {
-        let mut out = String::new();
-        let mut n = 0;
-        for c in text.chars() {
-            if c == '?' {
-                n += 1;
-                out.push_str(&format!("${n}"));
-            } else {
-                out.push(c);
-            }
-        }
-        out
-    } else {
-        text.to_string()
-    };
-    Statement::from_sql_and_values(backend, text, values)
+    Statement::from_sql_and_values(backend, placeholders(backend, text), values)
 }
 
 fn money(minor: i64, currency: &str) -> Json {

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 use sea_orm::{ConnectionTrait, DbBackend, Statement, Value};
 
+use super::sql::placeholders;
 use crate::domain::Currency;
 use crate::error::{AppError, AppResult};
 
@@ -121,24 +122,6 @@ fn int_type(backend: DbBackend) -> &'static str {
         DbBackend::MySql => "SIGNED",
         _ => "BIGINT",
     }
-}
-
-/// Numbered placeholders for PostgreSQL, `?` elsewhere.
-fn placeholders(backend: DbBackend, sql: &str) -> String {
-    if backend != DbBackend::Postgres {
-        return sql.to_string();
-    }
-    let mut out = String::with_capacity(sql.len());
-    let mut n = 0;
-    for c in sql.chars() {
-        if c == '?' {
-            n += 1;
-            out.push_str(&format!("${n}"));
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 /// Runs a grouped query whose rows are (bucket, a, b); returns them by bucket.

@@ -26,3 +26,21 @@ pub fn like_escape(s: &str) -> String {
     }
     out
 }
+
+/// Numbered placeholders for PostgreSQL, `?` elsewhere.
+pub fn placeholders(backend: DbBackend, sql: &str) -> String {
+    if backend != DbBackend::Postgres {
+        return sql.to_string();
+    }
+    let mut out = String::with_capacity(sql.len());
+    let mut n = 0;
+    for c in sql.chars() {
+        if c == '?' {
+            n += 1;
+            out.push_str(&format!("${n}"));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
