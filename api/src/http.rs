@@ -178,7 +178,8 @@ async fn graphql_post(
             )
         }
     };
-    execute(&req, gql, &state).await
+    let cache = !is_mutation(&gql);
+    execute(&req, gql, &state, cache).await
 }
 
 async fn graphql_get(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
@@ -214,10 +215,11 @@ async fn graphql_get(req: HttpRequest, state: web::Data<AppState>) -> HttpRespon
         )
         .map_into_boxed_body();
     }
-    execute(&req, gql, &state).await
+    execute(&req, gql, &state, true).await
 }
 
-/// True when the operation a GET would run is a mutation (or subscription).
+/// True when the operation the request would run is a mutation (or
+/// subscription): GET refuses those, and their loaders must not cache.
 fn is_mutation(req: &async_graphql::Request) -> bool {
     let Ok(doc) = async_graphql::parser::parse_query(&req.query) else {
         return false; // execution reports the syntax error
@@ -283,7 +285,13 @@ fn holds_nul(gql: &async_graphql::Request) -> bool {
             .any(|(k, v)| k.contains('\0') || in_value(v))
 }
 
-async fn execute(req: &HttpRequest, gql: async_graphql::Request, state: &AppState) -> HttpResponse {
+/// Runs a request; `cache` lets its loaders keep what they load (queries only).
+async fn execute(
+    req: &HttpRequest,
+    gql: async_graphql::Request,
+    state: &AppState,
+    cache: bool,
+) -> HttpResponse {
     let rid = request_id(req);
     if holds_nul(&gql) {
         return error_response(
@@ -299,7 +307,6 @@ async fn execute(req: &HttpRequest, gql: async_graphql::Request, state: &AppStat
                     .map(|a| a.ip().to_string())
                     .unwrap_or_else(|| "unknown".into()),
             );
-            let cache = !is_mutation(&gql);
             let gql = loaders::register(
                 gql.data(auth).data(rid.clone()).data(client),
                 &state.db,
