@@ -14,7 +14,7 @@ use crate::domain::enums::{parse_stored, ActivationStatus, DeliveryChannel};
 use crate::error::AppError;
 use crate::secrets::CredentialCipher;
 use crate::service::activations::{self as svc, Credentials, NewActivation};
-use crate::service::orders::optional_text;
+use crate::service::text::optional_text;
 
 /// An activation, with its order's plan length (for expiry).
 pub struct Activation {

@@ -22,7 +22,8 @@ use crate::auth::RoleGuard;
 use crate::domain::enums::{parse_stored, OrderStatus, PaymentMethod};
 use crate::domain::{Devices, Email, Money, Phone, PlanMonths};
 use crate::error::{AppError, AppResult};
-use crate::service::orders::{optional_text, NewOrder, OrderQuery};
+use crate::service::orders::{NewOrder, OrderQuery};
+use crate::service::text::optional_text;
 use crate::service::{self, truncate_micros};
 
 pub struct Order(pub order::Model);

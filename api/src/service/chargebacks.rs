@@ -14,6 +14,7 @@ use entity::{activation, chargeback, customer, customer_contact, order, payout, 
 use super::db::{begin_write, is_unique_violation};
 use super::orders::{money_of, not_in_future};
 use super::page::{fetch_page, SortOrder};
+use super::text::required_text_up_to;
 use super::{audit, claims, new_id, now, orders, policy, RequestContext};
 use crate::domain::claim::ClaimAction;
 use crate::domain::enums::{
@@ -42,16 +43,8 @@ impl NewChargeback {
         if !self.amount.is_positive() {
             return Err(AppError::bad_input("amount must be greater than zero"));
         }
-        let code = self.reason_code.trim();
-        if code.is_empty() || code.chars().count() > 64 {
-            return Err(AppError::bad_input("reasonCode must be 1 to 64 characters"));
-        }
-        let reference = self.provider_reference.trim();
-        if reference.is_empty() || reference.chars().count() > 255 {
-            return Err(AppError::bad_input(
-                "providerReference must be 1 to 255 characters",
-            ));
-        }
+        required_text_up_to(&self.reason_code, "reasonCode", 64)?;
+        required_text_up_to(&self.provider_reference, "providerReference", 255)?;
         not_in_future(self.opened_at, "openedAt")
     }
 

@@ -15,6 +15,7 @@ use entity::{claim_event, claim_evidence, refund_claim, staff};
 use super::db::{begin_write, is_unique_violation, lock_by_id};
 use super::eligibility::assess_order;
 use super::orders::{self, not_in_future};
+use super::text::required_text;
 use super::{audit, new_id, now, policy, RequestContext};
 use crate::domain::claim::{next_status, ClaimAction};
 use crate::domain::enums::{
@@ -22,20 +23,6 @@ use crate::domain::enums::{
 };
 use crate::domain::{Money, Role, RoleSet};
 use crate::error::{AppError, AppResult};
-
-/// Longest description, note or evidence text accepted.
-pub const MAX_TEXT: usize = 10_000;
-
-/// Trims required free text and checks its length.
-pub fn required_text(value: &str, field: &str) -> AppResult<String> {
-    let v = value.trim();
-    if v.is_empty() || v.chars().count() > MAX_TEXT {
-        return Err(AppError::bad_input(format!(
-            "{field} must be 1 to {MAX_TEXT} characters"
-        )));
-    }
-    Ok(v.to_string())
-}
 
 pub async fn find<C: ConnectionTrait>(
     conn: &C,

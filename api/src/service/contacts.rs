@@ -31,12 +31,7 @@ pub async fn log(
     ctx: &RequestContext,
     new: NewContact,
 ) -> AppResult<customer_contact::Model> {
-    let summary = new.summary.trim();
-    if summary.is_empty() || summary.chars().count() > MAX_SUMMARY {
-        return Err(AppError::bad_input(format!(
-            "summary must be 1 to {MAX_SUMMARY} characters"
-        )));
-    }
+    let summary = super::text::required_text_up_to(&new.summary, "summary", MAX_SUMMARY)?;
     let contacted_at = new.contacted_at.unwrap_or_else(now);
     not_in_future(contacted_at, "contactedAt")?;
     let txn = begin_write(db).await?;

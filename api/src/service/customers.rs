@@ -114,7 +114,7 @@ pub async fn lift_restriction(
     id: Uuid,
     note: &str,
 ) -> AppResult<customer::Model> {
-    let note = super::claims::required_text(note, "note")?;
+    let note = super::text::required_text(note, "note")?;
     let txn = begin_write(db).await?;
     let current = lock_by_id::<customer::Entity, _>(&txn, id, "customer").await?;
     if !current.restricted {

@@ -22,6 +22,7 @@ pub mod report;
 pub mod seed;
 pub mod sql;
 pub mod staff;
+pub mod text;
 
 use uuid::Uuid;
 

@@ -41,22 +41,6 @@ pub struct NewOrder {
     pub paid_at: Option<DateTime<Utc>>,
 }
 
-/// Trims an optional text field; empty becomes `None`; longer than `max` is refused.
-pub fn optional_text(value: Option<String>, field: &str, max: usize) -> AppResult<Option<String>> {
-    match value
-        .map(|v| v.trim().to_string())
-        .filter(|v| !v.is_empty())
-    {
-        Some(v) if v.chars().count() > max => Err(AppError::bad_input(format!(
-            "{field} must be at most {max} characters"
-        ))),
-        Some(v) if v.chars().any(char::is_control) => Err(AppError::bad_input(format!(
-            "{field} must not contain control characters"
-        ))),
-        other => Ok(other),
-    }
-}
-
 /// Refuses timestamps ahead of our clock (beyond skew).
 pub fn not_in_future(t: DateTime<Utc>, field: &str) -> AppResult<()> {
     if t > chrono::Utc::now() + CLOCK_SKEW {

@@ -12,6 +12,7 @@ use entity::{order, payout};
 
 use super::db::{begin_write, is_unique_violation, lock_by_id};
 use super::page::{fetch_page, SortOrder};
+use super::text::{required_text, required_text_up_to};
 use super::{audit, claims, idempotency, new_id, now, RequestContext};
 use crate::domain::claim::ClaimAction;
 use crate::domain::enums::{parse_stored, ClaimStatus, OrderStatus, PaymentMethod, PayoutStatus};
@@ -125,12 +126,7 @@ pub async fn mark_sent(
     id: Uuid,
     reference: &str,
 ) -> AppResult<payout::Model> {
-    let reference = reference.trim();
-    if reference.is_empty() || reference.chars().count() > 255 {
-        return Err(AppError::bad_input(
-            "externalReference must be 1 to 255 characters",
-        ));
-    }
+    let reference = required_text_up_to(reference, "externalReference", 255)?;
     let txn = begin_write(db).await?;
     let (_, current) = lock_with_order(&txn, id).await?;
     if status_of(&current)? != PayoutStatus::Pending {
@@ -158,7 +154,7 @@ pub async fn mark_failed(
     id: Uuid,
     reason: &str,
 ) -> AppResult<payout::Model> {
-    let reason = claims::required_text(reason, "reason")?;
+    let reason = required_text(reason, "reason")?;
     let txn = begin_write(db).await?;
     let (_, current) = lock_with_order(&txn, id).await?;
     if !matches!(
@@ -305,7 +301,7 @@ pub async fn retry(
     }
     let note = note
         .filter(|n| !n.trim().is_empty())
-        .map(|n| claims::required_text(&n, "note"))
+        .map(|n| required_text(&n, "note"))
         .transpose()?;
     let fingerprint =
         idempotency::fingerprint(&json!([id, method.map(|m| m.as_str()), note]).to_string());

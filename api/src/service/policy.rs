@@ -132,12 +132,7 @@ impl NewPolicy {
                 "dualApprovalThreshold must be greater than zero",
             ));
         }
-        let len = self.text.trim().chars().count();
-        if len == 0 || len > MAX_POLICY_TEXT {
-            return Err(AppError::bad_input(format!(
-                "text must be 1 to {MAX_POLICY_TEXT} characters"
-            )));
-        }
+        super::text::required_text_up_to(&self.text, "text", MAX_POLICY_TEXT)?;
         Ok(())
     }
 }
