@@ -259,37 +259,41 @@ impl ClaimQueryRoot {
             &page,
         )
         .await?;
-        prime_loaders(ctx, &page.items).await?;
-        let claims = Page {
-            items: page.items.into_iter().map(|r| r.claim).collect(),
-            has_next: page.has_next,
-            has_previous: page.has_previous,
-            total: page.total,
-        };
+        let claims = prime_loaders(ctx, page).await?;
         Ok(connection_from(claims, |c| c.id, Claim))
     }
 }
 
-/// Hands the rows the page joined to the loaders, so resolving a row's
-/// order, customer, activation or assignee costs no further statement.
-async fn prime_loaders(ctx: &Context<'_>, rows: &[ClaimRow]) -> Result<()> {
-    loader::<OrderLoader>(ctx)?
-        .feed_many(rows.iter().map(|r| (r.order.id, r.order.clone())))
-        .await;
-    loader::<CustomerLoader>(ctx)?
-        .feed_many(rows.iter().map(|r| (r.customer.id, r.customer.clone())))
-        .await;
+/// Hands the rows the page joined to the loaders (moved, not copied), so
+/// resolving a row's order, customer, activation or assignee costs no
+/// further statement; returns the page of claims.
+async fn prime_loaders(
+    ctx: &Context<'_>,
+    page: Page<ClaimRow>,
+) -> Result<Page<refund_claim::Model>> {
+    let n = page.items.len();
+    let (mut orders, mut customers, mut activations, mut assignees) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::new(),
+    );
+    let claims = page.map(|r| {
+        activations.push((r.order.id, r.activation));
+        orders.push((r.order.id, r.order));
+        customers.push((r.customer.id, r.customer));
+        if let Some(s) = r.assignee {
+            assignees.push((s.id, s));
+        }
+        r.claim
+    });
+    loader::<OrderLoader>(ctx)?.feed_many(orders).await;
+    loader::<CustomerLoader>(ctx)?.feed_many(customers).await;
     loader::<ActivationByOrderLoader>(ctx)?
-        .feed_many(rows.iter().map(|r| (r.order.id, r.activation.clone())))
+        .feed_many(activations)
         .await;
-    loader::<StaffLoader>(ctx)?
-        .feed_many(
-            rows.iter()
-                .filter_map(|r| r.assignee.clone())
-                .map(|s| (s.id, s)),
-        )
-        .await;
-    Ok(())
+    loader::<StaffLoader>(ctx)?.feed_many(assignees).await;
+    Ok(claims)
 }
 
 #[derive(InputObject)]
