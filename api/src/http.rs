@@ -178,7 +178,8 @@ async fn graphql_post(
             )
         }
     };
-    let cache = !is_mutation(&gql);
+    let mut gql = gql;
+    let cache = !is_mutation(&mut gql);
     execute(&req, gql, &state, cache).await
 }
 
@@ -197,7 +198,7 @@ async fn graphql_get(req: HttpRequest, state: web::Data<AppState>) -> HttpRespon
             .content_type("text/html; charset=utf-8")
             .body(playground_source(GraphQLPlaygroundConfig::new("/graphql")));
     }
-    let gql = match async_graphql::http::parse_query_string(req.query_string()) {
+    let mut gql = match async_graphql::http::parse_query_string(req.query_string()) {
         Ok(r) => r,
         Err(_) => {
             return error_response(
@@ -207,7 +208,7 @@ async fn graphql_get(req: HttpRequest, state: web::Data<AppState>) -> HttpRespon
             )
         }
     };
-    if is_mutation(&gql) {
+    if is_mutation(&mut gql) {
         return error_response(
             StatusCode::METHOD_NOT_ALLOWED,
             "mutations must be sent with POST",
@@ -220,12 +221,14 @@ async fn graphql_get(req: HttpRequest, state: web::Data<AppState>) -> HttpRespon
 
 /// True when the operation the request would run is a mutation (or
 /// subscription): GET refuses those, and their loaders must not cache.
-fn is_mutation(req: &async_graphql::Request) -> bool {
-    let Ok(doc) = async_graphql::parser::parse_query(&req.query) else {
+/// Parses the document into the request, so execution does not parse it again.
+fn is_mutation(req: &mut async_graphql::Request) -> bool {
+    let operation_name = req.operation_name.clone();
+    let Ok(doc) = req.parsed_query() else {
         return false; // execution reports the syntax error
     };
     doc.operations.iter().any(|(name, op)| {
-        let selected = match (&req.operation_name, name) {
+        let selected = match (&operation_name, name) {
             (Some(wanted), Some(name)) => wanted == name.as_str(),
             (None, _) => true,
             (Some(_), None) => false,
@@ -300,42 +303,59 @@ async fn execute(
             code::BAD_USER_INPUT,
         );
     }
-    let response = match authenticate(req, state).await {
-        Ok(auth) => {
-            let client = ClientAddr(
-                req.peer_addr()
-                    .map(|a| a.ip().to_string())
-                    .unwrap_or_else(|| "unknown".into()),
-            );
-            let gql = loaders::register(
-                gql.data(auth).data(rid.clone()).data(client),
-                &state.db,
-                cache,
-            );
-            // Dropping the execution on timeout drops any open transaction,
-            // which rolls it back: a timed-out mutation changes nothing.
-            match tokio::time::timeout(state.settings.request_timeout, state.schema.execute(gql))
-                .await
-            {
-                Ok(response) => response,
-                Err(_) => {
-                    tracing::warn!(
-                        timeout_secs = state.settings.request_timeout.as_secs_f64(),
-                        "request timed out; its transaction was rolled back"
-                    );
-                    timed_out(&rid, state.settings.request_timeout)
-                }
+    let mut gql = gql;
+    // The document is parsed once, here; execution reuses it.
+    let checked = gql
+        .parsed_query()
+        .map_or(Ok(()), crate::graphql::limits::check_aliases);
+    let response = match checked {
+        Err(err) => async_graphql::Response::from_errors(vec![err]),
+        Ok(()) => match authenticate(req, state).await {
+            Ok(auth) => run(req, gql.data(auth), state, &rid, cache).await,
+            Err(err) => {
+                let gql_err = async_graphql::ErrorExtensions::extend(&err);
+                async_graphql::Response::from_errors(vec![
+                    gql_err.into_server_error(Default::default())
+                ])
             }
-        }
-        Err(err) => {
-            let gql_err = async_graphql::ErrorExtensions::extend(&err);
-            async_graphql::Response::from_errors(
-                vec![gql_err.into_server_error(Default::default())],
-            )
-        }
+        },
     };
     let response = finish_errors(response, &rid, &state.metrics);
     HttpResponse::Ok().json(response)
+}
+
+/// Executes an authenticated request within the request timeout, in a span
+/// named after its operation.
+async fn run(
+    req: &HttpRequest,
+    gql: async_graphql::Request,
+    state: &AppState,
+    rid: &RequestId,
+    cache: bool,
+) -> async_graphql::Response {
+    let client = ClientAddr(
+        req.peer_addr()
+            .map(|a| a.ip().to_string())
+            .unwrap_or_else(|| "unknown".into()),
+    );
+    let span = tracing::info_span!(
+        "graphql_operation",
+        operation = gql.operation_name.as_deref().unwrap_or("anonymous")
+    );
+    let gql = loaders::register(gql.data(rid.clone()).data(client), &state.db, cache);
+    // Dropping the execution on timeout drops any open transaction, which
+    // rolls it back: a timed-out mutation changes nothing.
+    let execution = state.schema.execute(gql).instrument(span);
+    match tokio::time::timeout(state.settings.request_timeout, execution).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::warn!(
+                timeout_secs = state.settings.request_timeout.as_secs_f64(),
+                "request timed out; its transaction was rolled back"
+            );
+            timed_out(rid, state.settings.request_timeout)
+        }
+    }
 }
 
 fn timed_out(rid: &RequestId, after: Duration) -> async_graphql::Response {

@@ -60,7 +60,6 @@ pub fn schema_builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
         .limit_complexity(MAX_COMPLEXITY)
         .limit_recursive_depth(64)
         .limit_directives(MAX_DIRECTIVES)
-        .extension(limits::Limits)
 }
 
 /// The SDL that `refund-desk export-schema` prints and `schema.graphql` holds.
