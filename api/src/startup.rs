@@ -33,6 +33,9 @@ impl Application {
         let mut db =
             service::db::connect(&settings.database_url, settings.db_max_connections).await?;
         Migrator::up(&db, None).await?;
+        for (option, cost) in service::db::missing_sqlite_options(&db).await? {
+            tracing::warn!(option, "SQLite was built without this option: {cost}");
+        }
         let metrics = Arc::new(Metrics::default());
         let counter = metrics.clone();
         db.set_metric_callback(move |info| counter.observe_sql(info.failed));

@@ -99,3 +99,52 @@ where
         .await?
         .ok_or(crate::error::AppError::NotFound(what))
 }
+
+/// The SQLite build options the workspace's `.cargo/config.toml` turns on, and
+/// why each matters; see that file.
+const SQLITE_BUILD_OPTIONS: [(&str, &str); 2] = [
+    (
+        "ENABLE_QPSG",
+        "statements with a bound LIMIT are planned anew on every execution",
+    ),
+    (
+        "DEFAULT_MEMSTATUS=0",
+        "every SQLite allocation takes a process-wide mutex",
+    ),
+];
+
+/// The SQLite build options this binary lacks, each with its cost (empty on
+/// other backends). A binary built outside the workspace misses them.
+pub async fn missing_sqlite_options(
+    db: &DatabaseConnection,
+) -> Result<Vec<(&'static str, &'static str)>, DbErr> {
+    use sea_orm::{ConnectionTrait, Statement};
+    if db.get_database_backend() != DbBackend::Sqlite {
+        return Ok(Vec::new());
+    }
+    let rows = db
+        .query_all_raw(Statement::from_string(
+            DbBackend::Sqlite,
+            "PRAGMA compile_options",
+        ))
+        .await?;
+    let present: Vec<String> = rows
+        .iter()
+        .filter_map(|r| r.try_get_by_index::<String>(0).ok())
+        .collect();
+    Ok(SQLITE_BUILD_OPTIONS
+        .into_iter()
+        .filter(|(option, _)| !present.iter().any(|p| p == option))
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn sqlite_is_built_with_the_workspace_options() {
+        let db = connect("sqlite::memory:", 1).await.unwrap();
+        assert_eq!(missing_sqlite_options(&db).await.unwrap(), vec![]);
+    }
+}
