@@ -60,9 +60,12 @@ async fn a_claim_runs_its_whole_life_to_a_pro_rata_payout() {
         assert_eq!(body["data"]["addClaimEvidence"]["status"], "UNDER_REVIEW", "{body}");
 
         // The manager approves the suggested (pro-rata) amount by default.
-        let body = app.approve(&c.manager.token, json!({ "claimId": id, "note": "partial, as per policy", "expectedVersion": 3 })).await;
+        // Decision notes may span lines.
+        let note = "partial, as per policy\nscreenshot shows 4 days of use";
+        let body = app.approve(&c.manager.token, json!({ "claimId": id, "note": note, "expectedVersion": 3 })).await;
         let approved = &body["data"]["approveClaim"];
         assert_eq!(approved["status"], "APPROVED", "{body}");
+        assert_eq!(approved["decisionNote"], note);
         assert_eq!(approved["approvedAmount"]["amount"], "25.00");
         assert_eq!(approved["decidedBy"]["id"], c.manager.id.as_str());
         assert_eq!(approved["version"], 4);

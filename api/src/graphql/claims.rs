@@ -29,7 +29,7 @@ use crate::error::{AppError, AppResult};
 use crate::service::approval::{self, Approval};
 use crate::service::claim_list::{self, ClaimOrder, ClaimQuery, ClaimRow};
 use crate::service::claims::{self, NewClaim, NewEvidence};
-use crate::service::text::{optional_text, MAX_TEXT};
+use crate::service::text::{optional_note, optional_text, MAX_TEXT};
 
 /// A refund claim (`RefundClaim` in the schema).
 pub struct Claim(pub refund_claim::Model);
@@ -420,8 +420,8 @@ impl ClaimMutation {
         let approval = Approval {
             claim_id: parse_id(&input.claim_id)?,
             amount: input.amount.map(Money::try_from).transpose()?,
-            note: optional_text(input.note, "note", MAX_TEXT)?,
-            override_reason: optional_text(input.override_reason, "overrideReason", MAX_TEXT)?,
+            note: optional_note(input.note, "note", MAX_TEXT)?,
+            override_reason: optional_note(input.override_reason, "overrideReason", MAX_TEXT)?,
             expected_version: input.expected_version,
             idempotency_key: input.idempotency_key,
         };

@@ -22,9 +22,10 @@ pub fn required_text_up_to(value: &str, field: &str, max: usize) -> AppResult<St
     Ok(v.to_string())
 }
 
-/// Trims an optional single-line field; empty becomes `None`; longer than
-/// `max`, or holding control characters (newlines included), is refused.
-pub fn optional_text(value: Option<String>, field: &str, max: usize) -> AppResult<Option<String>> {
+/// Trims optional free text (a note, a reason) that may span lines: empty
+/// becomes `None`, longer than `max` characters is refused. Notes follow the
+/// rules of [`required_text`]: line breaks are part of what staff write.
+pub fn optional_note(value: Option<String>, field: &str, max: usize) -> AppResult<Option<String>> {
     match value
         .map(|v| v.trim().to_string())
         .filter(|v| !v.is_empty())
@@ -32,9 +33,67 @@ pub fn optional_text(value: Option<String>, field: &str, max: usize) -> AppResul
         Some(v) if v.chars().count() > max => Err(AppError::bad_input(format!(
             "{field} must be at most {max} characters"
         ))),
-        Some(v) if v.chars().any(char::is_control) => Err(AppError::bad_input(format!(
-            "{field} must not contain control characters"
-        ))),
         other => Ok(other),
+    }
+}
+
+/// Trims an optional single-line field; empty becomes `None`; longer than
+/// `max`, or holding control characters (newlines included), is refused.
+pub fn optional_text(value: Option<String>, field: &str, max: usize) -> AppResult<Option<String>> {
+    let v = optional_note(value, field, max)?;
+    if v.as_deref()
+        .is_some_and(|v| v.chars().any(char::is_control))
+    {
+        return Err(AppError::bad_input(format!(
+            "{field} must not contain control characters"
+        )));
+    }
+    Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Input, limit, result as a note, result as a single-line field (None:
+    /// refused).
+    type Case = (
+        Option<String>,
+        usize,
+        Option<Option<&'static str>>,
+        Option<Option<&'static str>>,
+    );
+
+    #[test]
+    fn optional_fields_trim_bound_and_keep_lines_only_in_notes() {
+        let some = |s: &str| Some(s.to_string());
+        let cases: [Case; 7] = [
+            (None, 5, Some(None), Some(None)),
+            (some("   "), 5, Some(None), Some(None)),
+            (some("  ok  "), 5, Some(Some("ok")), Some(Some("ok"))),
+            (some("12345"), 5, Some(Some("12345")), Some(Some("12345"))),
+            (some("123456"), 5, None, None),
+            (
+                some("line 1\nline 2"),
+                20,
+                Some(Some("line 1\nline 2")),
+                None,
+            ),
+            (some("a\tb"), 5, Some(Some("a\tb")), None),
+        ];
+        for (input, max, note, single) in cases {
+            let as_note = optional_note(input.clone(), "f", max).ok();
+            let as_single = optional_text(input.clone(), "f", max).ok();
+            assert_eq!(
+                as_note,
+                note.map(|o| o.map(String::from)),
+                "{input:?} as note"
+            );
+            assert_eq!(
+                as_single,
+                single.map(|o| o.map(String::from)),
+                "{input:?} single-line"
+            );
+        }
     }
 }
