@@ -96,6 +96,16 @@ pub struct Page<T> {
 }
 
 impl<T> Page<T> {
+    /// The same page with each item mapped, or the first error.
+    pub fn try_map<U, E>(self, f: impl FnMut(T) -> Result<U, E>) -> Result<Page<U>, E> {
+        Ok(Page {
+            items: self.items.into_iter().map(f).collect::<Result<_, _>>()?,
+            has_next: self.has_next,
+            has_previous: self.has_previous,
+            total: self.total,
+        })
+    }
+
     /// The same page with each item mapped.
     pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
         Page {

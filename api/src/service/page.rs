@@ -4,7 +4,7 @@
 use sea_orm::sea_query::{Expr, ExprTrait, SimpleExpr};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Select,
+    QueryOrder, QueryResult, QuerySelect, QueryTrait, Select,
 };
 
 use crate::domain::page::{Direction, Page, PageRequest};
@@ -84,6 +84,25 @@ where
     M: sea_orm::FromQueryResult + Sync,
     C: ConnectionTrait,
 {
+    fetch_sorted_page_with(conn, select, widen, keys, page)
+        .await?
+        .try_map(|row| M::from_query_result(&row, ""))
+}
+
+/// Like [`fetch_sorted_page_as`], but hands back the raw rows, for callers
+/// whose columns vary from one request to the next.
+pub async fn fetch_sorted_page_with<E, C>(
+    conn: &C,
+    select: Select<E>,
+    widen: impl FnOnce(Select<E>) -> Select<E>,
+    keys: SortKeys<E>,
+    page: &PageRequest,
+) -> Result<Page<QueryResult>, DbErr>
+where
+    E: EntityTrait,
+    E::Model: Sync,
+    C: ConnectionTrait,
+{
     let SortKeys {
         key_col,
         id_col,
@@ -127,10 +146,9 @@ where
     } else {
         q.order_by_desc(key_col).order_by_desc(id_col)
     };
-    let mut items = q
-        .limit(page.size as u64 + 1)
-        .into_model::<M>()
-        .all(conn)
+    let q = q.limit(page.size as u64 + 1);
+    let mut items = conn
+        .query_all_raw(q.build(conn.get_database_backend()))
         .await?;
     let more = items.len() > page.size;
     items.truncate(page.size);
