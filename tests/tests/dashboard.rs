@@ -137,3 +137,213 @@ async fn customers_with_their_orders_cost_the_same_statements_for_any_page() {
     })
     .await;
 }
+
+/// A field of an object type, as introspection describes it.
+struct FieldInfo {
+    name: String,
+    /// The named type under any list or non-null wrappers, and its kind.
+    kind: String,
+    type_name: String,
+    needs_arguments: bool,
+}
+
+async fn fields_of(app: &TestApp, token: &str, type_name: &str) -> Vec<FieldInfo> {
+    let q = "query($t: String!){ __type(name: $t) { fields { name args { type { kind } defaultValue } type { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } }";
+    let body = app.graphql(q, json!({ "t": type_name }), Some(token)).await;
+    let fields = body["data"]["__type"]["fields"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{body}"));
+    fields
+        .iter()
+        .map(|f| {
+            let mut ty = &f["type"];
+            while ty["name"].is_null() {
+                ty = &ty["ofType"];
+            }
+            FieldInfo {
+                name: f["name"].as_str().unwrap().to_string(),
+                kind: ty["kind"].as_str().unwrap().to_string(),
+                type_name: ty["name"].as_str().unwrap().to_string(),
+                needs_arguments: f["args"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|a| a["type"]["kind"] == "NON_NULL" && a["defaultValue"].is_null()),
+            }
+        })
+        .collect()
+}
+
+/// How a field is selected: a leaf by name; an object with its own leaves.
+async fn select(app: &TestApp, token: &str, field: &FieldInfo) -> String {
+    if field.kind != "OBJECT" {
+        return field.name.clone();
+    }
+    let leaves: Vec<String> = fields_of(app, token, &field.type_name)
+        .await
+        .into_iter()
+        .filter(|f| f.kind != "OBJECT" && !f.needs_arguments)
+        .map(|f| f.name)
+        .collect();
+    format!("{} {{ __typename {} }}", field.name, leaves.join(" "))
+}
+
+/// An order for its own customer, delivered or not, or without activation.
+async fn order_for(app: &TestApp, token: &str, n: u32, activation: Option<Option<&str>>) -> String {
+    let mut input = tests::order_input(&format!("SO-EQ{n}"), &format!("eq{n}@example.com"));
+    input["placedAt"] = json!("2025-01-01T00:00:00Z");
+    input["paidAt"] = json!("2025-01-01T00:05:00Z");
+    input["planMonths"] = json!(if n.is_multiple_of(2) { 1 } else { 12 });
+    let id = app.create_order(token, input).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    if let Some(delivered_at) = activation {
+        let body = app
+            .graphql(
+                "mutation($i: RecordActivationInput!){ recordActivation(input: $i) { id } }",
+                json!({ "i": { "orderId": id, "channel": "EMAIL", "destination": format!("eq{n}@example.com"), "username": "u", "deliveredAt": delivered_at } }),
+                Some(token),
+            )
+            .await;
+        assert!(body["errors"].is_null(), "{body}");
+    }
+    id
+}
+
+/// Every field the page can show, at every place the page reads a joined
+/// row, reads the same through `claims` (which reads only the columns the
+/// selection needs) as through `claim(id)` (whole rows, through loaders).
+#[tokio::test]
+async fn every_field_reads_the_same_through_the_claims_page_as_through_claim() {
+    tests::on_every_backend(page_fields_match_claim).await;
+}
+
+async fn page_fields_match_claim(app: TestApp) {
+    let shop = app.staff(&[Role::Integration]).await;
+    let agent = app.staff(&[Role::SupportAgent]).await;
+    let manager = app.staff(&[Role::RefundManager]).await;
+    let finance = app.staff(&[Role::Finance]).await;
+    let admin = app.staff(&[Role::Admin]).await;
+    let submit = |order: String, reason: &'static str, at: &'static str| {
+        let (app, token) = (&app, agent.token.clone());
+        async move {
+            let body = app
+                .submit_claim(&token, json!({ "orderId": order, "reason": reason, "description": format!("{reason}\nsince the first day"), "channel": "EMAIL", "submittedAt": at }))
+                .await;
+            body["data"]["submitClaim"]["id"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{body}"))
+                .to_string()
+        }
+    };
+    let assign = |claim: String, to: String| {
+        let (app, token) = (&app, manager.token.clone());
+        async move {
+            let body = app
+                .graphql(
+                    "mutation($c: ID!, $s: ID!){ assignClaim(claimId: $c, assigneeId: $s) { id } }",
+                    json!({ "c": claim, "s": to }),
+                    Some(&token),
+                )
+                .await;
+            assert!(body["errors"].is_null(), "{body}");
+        }
+    };
+    // Approved with a note and an override, assigned, paid out.
+    let o1 = order_for(&app, &shop.token, 1, Some(Some("2025-01-02T00:00:00Z"))).await;
+    let c1 = submit(o1, "NOT_WORKING", "2025-01-03T00:00:00Z").await;
+    assign(c1.clone(), manager.id.clone()).await;
+    let body = app.approve(&manager.token, json!({ "claimId": c1, "note": "checked\nlogs attached", "overrideReason": "goodwill" })).await;
+    assert!(body["errors"].is_null(), "{body}");
+    // Rejected, activation recorded but never delivered.
+    let o2 = order_for(&app, &shop.token, 2, Some(None)).await;
+    let c2 = submit(o2, "NOT_DELIVERED", "2025-01-04T00:00:00Z").await;
+    let body = app
+        .graphql("mutation($i: RejectClaimInput!){ rejectClaim(input: $i) { id } }", json!({ "i": { "claimId": c2, "reason": "OTHER", "note": "duplicate of a phone claim" } }), Some(&manager.token))
+        .await;
+    assert!(body["errors"].is_null(), "{body}");
+    // No activation at all; evidence; assigned to someone else.
+    let o3 = order_for(&app, &shop.token, 3, None).await;
+    let c3 = submit(o3, "CHANGED_MIND", "2025-01-05T00:00:00Z").await;
+    assign(c3.clone(), agent.id.clone()).await;
+    let body = app
+        .claim_op(&agent.token, "addClaimEvidence", &format!("claimId: \"{c3}\", input: {{ kind: SCREENSHOT, url: \"https://files.example/eq3.png\" }}"))
+        .await;
+    assert!(body["errors"].is_null(), "{body}");
+    // A chargeback without prior contact: suspended, restricted, rejected.
+    let o4 = order_for(&app, &shop.token, 4, Some(Some("2025-01-02T00:00:00Z"))).await;
+    submit(o4.clone(), "NOT_WORKING", "2025-01-06T00:00:00Z").await;
+    let body = app
+        .graphql(
+            "mutation($i: RecordChargebackInput!){ recordChargeback(input: $i) { id } }",
+            json!({ "i": { "orderId": o4, "amount": { "amount": "29.99", "currency": "EUR" }, "reasonCode": "fraud", "providerReference": "cb_eq4", "openedAt": "2025-01-05T00:00:00Z" } }),
+            Some(&finance.token),
+        )
+        .await;
+    assert!(body["errors"].is_null(), "{body}");
+
+    let token = admin.token.as_str();
+    let ids: Vec<String> = {
+        let body = app
+            .graphql(
+                "{ claims(first: 50) { nodes { id } } }",
+                json!({}),
+                Some(token),
+            )
+            .await;
+        body["data"]["claims"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(ids.len(), 4);
+    // Each place a page row reads a joined row, as a selection around `{}`.
+    let places = [
+        ("RefundClaim", "{}"),
+        ("Order", "order { {} }"),
+        ("Customer", "customer { {} }"),
+        ("Customer", "order { customer { {} } }"),
+        ("Activation", "order { activation { {} } }"),
+        ("Staff", "assignee { {} }"),
+    ];
+    let mut compared = 0;
+    for (type_name, place) in places {
+        for field in fields_of(&app, token, type_name).await {
+            if field.needs_arguments {
+                continue;
+            }
+            let selection = place.replace("{}", &select(&app, token, &field).await);
+            let page = app
+                .graphql(
+                    &format!("{{ claims(first: 50) {{ nodes {{ id {selection} }} }} }}"),
+                    json!({}),
+                    Some(token),
+                )
+                .await;
+            assert!(page["errors"].is_null(), "{selection}: {page}");
+            let one_by_one: String = ids
+                .iter()
+                .enumerate()
+                .map(|(i, id)| format!("c{i}: claim(id: \"{id}\") {{ id {selection} }} "))
+                .collect();
+            let whole = app
+                .graphql(&format!("{{ {one_by_one} }}"), json!({}), Some(token))
+                .await;
+            assert!(whole["errors"].is_null(), "{selection}: {whole}");
+            let expected: Vec<&serde_json::Value> = (0..ids.len())
+                .map(|i| &whole["data"][format!("c{i}")])
+                .collect();
+            let got: Vec<&serde_json::Value> = page["data"]["claims"]["nodes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .collect();
+            assert_eq!(got, expected, "{:?}: {selection}", app.backend);
+            compared += 1;
+        }
+    }
+    assert!(compared > 60, "only {compared} fields compared");
+}

@@ -44,7 +44,7 @@ impl Activation {
     async fn order(&self, ctx: &Context<'_>) -> Result<Order> {
         load::<OrderLoader>(ctx, self.model.order_id)
             .await?
-            .map(Order)
+            .map(Order::new)
             .ok_or_else(|| AppError::internal("activation without order").into())
     }
     async fn channel(&self) -> Result<DeliveryChannel> {

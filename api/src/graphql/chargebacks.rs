@@ -27,7 +27,7 @@ impl Chargeback {
     async fn order(&self, ctx: &Context<'_>) -> Result<Order> {
         load::<OrderLoader>(ctx, self.0.order_id)
             .await?
-            .map(Order)
+            .map(Order::new)
             .ok_or_else(|| AppError::internal("chargeback without order").into())
     }
     async fn amount(&self) -> Result<MoneyObject> {

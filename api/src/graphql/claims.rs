@@ -8,13 +8,14 @@ use super::connection::{connection_from, PageConnection};
 use super::context::{db, page_request, parse_id, request_context};
 use super::customers::Customer;
 use super::loaders::{
-    load, load_list, loader, ActivationByOrderLoader, CustomerLoader, EventsByClaimLoader,
-    EvidenceByClaimLoader, OrderLoader, PayoutsByClaimLoader, StaffLoader,
+    load, load_list, CustomerLoader, EventsByClaimLoader, EvidenceByClaimLoader, OrderLoader,
+    PayoutsByClaimLoader,
 };
 use super::money::{money, MoneyInput, MoneyObject};
 use super::orders::Order;
 use super::payouts::Payout;
 use super::policy::EligibilityAssessment;
+use super::row_shape::claims_page_shape;
 use super::scalars::Timestamp;
 use super::staff::{load_staff, Staff};
 use crate::auth::guard::roles;
@@ -23,16 +24,32 @@ use crate::domain::enums::{
     parse_stored, ClaimReason, ClaimStatus, ContactChannel, Eligibility, EvidenceKind,
     RejectionReason,
 };
-use crate::domain::page::Page;
 use crate::domain::{Email, Money};
 use crate::error::{AppError, AppResult};
 use crate::service::approval::{self, Approval};
-use crate::service::claim_list::{self, ClaimOrder, ClaimQuery, ClaimRow};
+use crate::service::claim_list::{self, ClaimOrder, ClaimQuery, ClaimRow, Joined};
 use crate::service::claims::{self, NewClaim, NewEvidence};
 use crate::service::text::{optional_note, optional_text, MAX_TEXT};
 
-/// A refund claim (`RefundClaim` in the schema).
-pub struct Claim(pub refund_claim::Model);
+/// A refund claim (`RefundClaim` in the schema). A claims page row also
+/// carries what its statement read beside the claim (see `row_shape`); its
+/// models hold only the columns the query's fields need, which is why they
+/// stay here instead of going to the loaders.
+pub struct Claim(pub refund_claim::Model, Option<Box<Joined>>);
+
+impl Claim {
+    pub fn new(model: refund_claim::Model) -> Self {
+        Claim(model, None)
+    }
+
+    fn from_row(row: ClaimRow) -> Self {
+        Claim(row.claim, Some(Box::new(row.joined)))
+    }
+
+    fn joined(&self) -> Option<&Joined> {
+        self.1.as_deref()
+    }
+}
 
 #[Object(name = "RefundClaim")]
 impl Claim {
@@ -40,12 +57,21 @@ impl Claim {
         ID(self.0.id.to_string())
     }
     async fn order(&self, ctx: &Context<'_>) -> Result<Order> {
+        if let Some(j) = self.joined() {
+            if let Some(order) = j.order.as_ref().filter(|o| o.id == self.0.order_id) {
+                return Ok(Order::joined(order.clone(), j));
+            }
+        }
         load::<OrderLoader>(ctx, self.0.order_id)
             .await?
-            .map(Order)
+            .map(Order::new)
             .ok_or_else(|| AppError::internal("claim without order").into())
     }
     async fn customer(&self, ctx: &Context<'_>) -> Result<Customer> {
+        let joined = self.joined().and_then(|j| j.customer.as_ref());
+        if let Some(c) = joined.filter(|c| c.id == self.0.customer_id) {
+            return Ok(Customer(c.clone()));
+        }
         load::<CustomerLoader>(ctx, self.0.customer_id)
             .await?
             .map(Customer)
@@ -95,7 +121,12 @@ impl Claim {
         load_list::<PayoutsByClaimLoader, _, _>(ctx, self.0.id, Payout).await
     }
     async fn assignee(&self, ctx: &Context<'_>) -> Result<Option<Staff>> {
-        load_staff(ctx, self.0.assignee_id).await
+        match self.joined().and_then(|j| j.assignee.as_ref()) {
+            Some(read) if read.as_ref().map(|s| s.id) == self.0.assignee_id => {
+                Ok(read.clone().map(Staff))
+            }
+            _ => load_staff(ctx, self.0.assignee_id).await,
+        }
     }
     async fn submitted_by(&self, ctx: &Context<'_>) -> Result<Option<Staff>> {
         load_staff(ctx, self.0.submitted_by).await
@@ -235,7 +266,7 @@ impl ClaimQueryRoot {
     #[graphql(guard = "RoleGuard::any(roles::CLAIM_READERS)")]
     async fn claim(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Claim>> {
         let id = parse_id(&id)?;
-        Ok(claims::find(db(ctx), id).await?.map(Claim))
+        Ok(claims::find(db(ctx), id).await?.map(Claim::new))
     }
 
     #[graphql(guard = "RoleGuard::any(roles::CLAIM_READERS)")]
@@ -252,48 +283,17 @@ impl ClaimQueryRoot {
     ) -> Result<PageConnection<Claim>> {
         let page = page_request(ctx, first, after, last, before)?;
         let filter = ClaimQuery::try_from(filter.unwrap_or_default())?;
+        let shape = claims_page_shape(ctx);
         let page = claim_list::list_with_relations(
             db(ctx),
             &filter,
             sort.unwrap_or_default().into(),
             &page,
+            &shape,
         )
         .await?;
-        let claims = prime_loaders(ctx, page).await?;
-        Ok(connection_from(claims, |c| c.id, Claim))
+        Ok(connection_from(page, |r| r.claim.id, Claim::from_row))
     }
-}
-
-/// Hands the rows the page joined to the loaders (moved, not copied), so
-/// resolving a row's order, customer, activation or assignee costs no
-/// further statement; returns the page of claims.
-async fn prime_loaders(
-    ctx: &Context<'_>,
-    page: Page<ClaimRow>,
-) -> Result<Page<refund_claim::Model>> {
-    let n = page.items.len();
-    let (mut orders, mut customers, mut activations, mut assignees) = (
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::with_capacity(n),
-        Vec::new(),
-    );
-    let claims = page.map(|r| {
-        activations.push((r.order.id, r.activation));
-        orders.push((r.order.id, r.order));
-        customers.push((r.customer.id, r.customer));
-        if let Some(s) = r.assignee {
-            assignees.push((s.id, s));
-        }
-        r.claim
-    });
-    loader::<OrderLoader>(ctx)?.feed_many(orders).await;
-    loader::<CustomerLoader>(ctx)?.feed_many(customers).await;
-    loader::<ActivationByOrderLoader>(ctx)?
-        .feed_many(activations)
-        .await;
-    loader::<StaffLoader>(ctx)?.feed_many(assignees).await;
-    Ok(claims)
 }
 
 #[derive(InputObject)]
@@ -350,7 +350,7 @@ impl ClaimMutation {
             requested: input.requested_amount.map(Money::try_from).transpose()?,
             submitted_at: input.submitted_at.map(|t| t.0),
         };
-        Ok(Claim(
+        Ok(Claim::new(
             claims::submit(db(ctx), &request_context(ctx), new).await?,
         ))
     }
@@ -363,7 +363,7 @@ impl ClaimMutation {
         assignee_id: ID,
     ) -> Result<Claim> {
         let (id, assignee) = (parse_id(&claim_id)?, parse_id(&assignee_id)?);
-        Ok(Claim(
+        Ok(Claim::new(
             claims::assign(db(ctx), &request_context(ctx), id, assignee).await?,
         ))
     }
@@ -376,7 +376,7 @@ impl ClaimMutation {
         message: String,
     ) -> Result<Claim> {
         let id = parse_id(&claim_id)?;
-        Ok(Claim(
+        Ok(Claim::new(
             claims::request_info(db(ctx), &request_context(ctx), id, &message).await?,
         ))
     }
@@ -394,7 +394,7 @@ impl ClaimMutation {
             url: optional_text(input.url, "url", 2048)?,
             text: input.text.filter(|t| !t.trim().is_empty()),
         };
-        Ok(Claim(
+        Ok(Claim::new(
             claims::add_evidence(db(ctx), &request_context(ctx), id, evidence).await?,
         ))
     }
@@ -402,7 +402,7 @@ impl ClaimMutation {
     #[graphql(guard = "RoleGuard::any(roles::CLAIM_HANDLERS)")]
     async fn add_claim_note(&self, ctx: &Context<'_>, claim_id: ID, note: String) -> Result<Claim> {
         let id = parse_id(&claim_id)?;
-        Ok(Claim(
+        Ok(Claim::new(
             claims::add_note(db(ctx), &request_context(ctx), id, &note).await?,
         ))
     }
@@ -410,7 +410,7 @@ impl ClaimMutation {
     #[graphql(guard = "RoleGuard::any(roles::CLAIM_HANDLERS)")]
     async fn withdraw_claim(&self, ctx: &Context<'_>, claim_id: ID, note: String) -> Result<Claim> {
         let id = parse_id(&claim_id)?;
-        Ok(Claim(
+        Ok(Claim::new(
             claims::withdraw(db(ctx), &request_context(ctx), id, &note).await?,
         ))
     }
@@ -425,7 +425,7 @@ impl ClaimMutation {
             expected_version: input.expected_version,
             idempotency_key: input.idempotency_key,
         };
-        Ok(Claim(
+        Ok(Claim::new(
             approval::approve(db(ctx), &request_context(ctx), approval).await?,
         ))
     }
@@ -442,6 +442,6 @@ impl ClaimMutation {
             input.expected_version,
         )
         .await?;
-        Ok(Claim(claim))
+        Ok(Claim::new(claim))
     }
 }

@@ -95,14 +95,14 @@ impl Customer {
                 has_previous: false,
                 total: rows.total,
             };
-            return Ok(connection_from(page, |o| o.id, Order));
+            return Ok(connection_from(page, |o| o.id, Order::new));
         }
         let filter = OrderQuery {
             customer_id: Some(self.0.id),
             ..Default::default()
         };
         let rows = service::orders::list(db(ctx), &filter, &page).await?;
-        Ok(connection_from(rows, |o| o.id, Order))
+        Ok(connection_from(rows, |o| o.id, Order::new))
     }
     /// Logged contacts, oldest first.
     async fn contacts(&self, ctx: &Context<'_>) -> Result<Vec<CustomerContact>> {
@@ -127,7 +127,7 @@ impl CustomerContact {
         let Some(id) = self.0.order_id else {
             return Ok(None);
         };
-        Ok(load::<OrderLoader>(ctx, id).await?.map(Order))
+        Ok(load::<OrderLoader>(ctx, id).await?.map(Order::new))
     }
     async fn channel(&self) -> Result<ContactChannel> {
         Ok(parse_stored(&self.0.channel)?)

@@ -187,8 +187,7 @@ impl Loader<(Uuid, usize)> for CustomerOrdersLoader {
     }
 }
 
-/// The activation of each order: at most one, and `None` is an answer too
-/// (so a page can prime orders that have none and save the lookup).
+/// The activation of each order: at most one, and `None` is an answer too.
 pub struct ActivationByOrderLoader(pub DatabaseConnection);
 
 impl Loader<Uuid> for ActivationByOrderLoader {
@@ -306,8 +305,8 @@ pub fn loader<'a, L: Loader<Uuid>>(
 /// Every loader of a request, created fresh per request (their caches must
 /// never outlive it).
 ///
-/// Queries cache what they load, so a page can prime the loaders with rows
-/// it joined. Mutations do not: a later mutation of the same request may
+/// Queries cache what they load, so a row loaded twice in one query is read
+/// once. Mutations do not: a later mutation of the same request may
 /// change a row an earlier one already loaded.
 ///
 /// The batching delay is zero, and the fetch task first yields a few

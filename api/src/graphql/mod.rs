@@ -14,6 +14,7 @@ pub mod orders;
 pub mod payouts;
 pub mod policy;
 pub mod report;
+pub mod row_shape;
 pub mod scalars;
 pub mod staff;
 

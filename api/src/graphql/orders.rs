@@ -2,7 +2,7 @@
 
 use async_graphql::{Context, InputObject, Object, Result, ID};
 
-use entity::order;
+use entity::{activation, customer, order};
 
 use super::activations::Activation;
 use super::chargebacks::Chargeback;
@@ -22,11 +22,34 @@ use crate::auth::RoleGuard;
 use crate::domain::enums::{parse_stored, OrderStatus, PaymentMethod};
 use crate::domain::{Devices, Email, Money, Phone, PlanMonths};
 use crate::error::{AppError, AppResult};
+use crate::service::claim_list::Joined;
 use crate::service::orders::{NewOrder, OrderQuery};
 use crate::service::text::optional_text;
 use crate::service::{self, truncate_micros};
 
-pub struct Order(pub order::Model);
+/// An order. Reached from a claims page row, it carries the customer and
+/// activation the page's statement read (see `Claim`).
+pub struct Order(pub order::Model, Option<Box<OrderJoined>>);
+
+struct OrderJoined {
+    customer: Option<customer::Model>,
+    activation: Option<Option<activation::Model>>,
+}
+
+impl Order {
+    pub fn new(model: order::Model) -> Self {
+        Order(model, None)
+    }
+
+    /// The order of a claims page row, with what the row read beside it.
+    pub fn joined(model: order::Model, row: &Joined) -> Self {
+        let joined = OrderJoined {
+            customer: row.customer.clone(),
+            activation: row.activation.clone(),
+        };
+        Order(model, Some(Box::new(joined)))
+    }
+}
 
 #[Object]
 impl Order {
@@ -38,6 +61,10 @@ impl Order {
         &self.0.number
     }
     async fn customer(&self, ctx: &Context<'_>) -> Result<Customer> {
+        let joined = self.1.as_ref().and_then(|j| j.customer.as_ref());
+        if let Some(c) = joined.filter(|c| c.id == self.0.customer_id) {
+            return Ok(Customer(c.clone()));
+        }
         load::<CustomerLoader>(ctx, self.0.customer_id)
             .await?
             .map(Customer)
@@ -82,7 +109,7 @@ impl Order {
         self.0.paid_at.map(Timestamp)
     }
     async fn claims(&self, ctx: &Context<'_>) -> Result<Vec<Claim>> {
-        load_list::<ClaimsByOrderLoader, _, _>(ctx, self.0.id, Claim).await
+        load_list::<ClaimsByOrderLoader, _, _>(ctx, self.0.id, Claim::new).await
     }
     async fn payouts(&self, ctx: &Context<'_>) -> Result<Vec<Payout>> {
         load_list::<PayoutsByOrderLoader, _, _>(ctx, self.0.id, Payout).await
@@ -91,10 +118,14 @@ impl Order {
         load_list::<ChargebacksByOrderLoader, _, _>(ctx, self.0.id, Chargeback).await
     }
     async fn activation(&self, ctx: &Context<'_>) -> Result<Option<Activation>> {
-        let found = load::<ActivationByOrderLoader>(ctx, self.0.id).await?;
-        Ok(found
-            .flatten()
-            .map(|a| Activation::new(a, self.0.plan_months)))
+        let joined = self.1.as_ref().and_then(|j| j.activation.as_ref());
+        let found = match joined {
+            Some(read) if read.as_ref().is_none_or(|a| a.order_id == self.0.id) => read.clone(),
+            _ => load::<ActivationByOrderLoader>(ctx, self.0.id)
+                .await?
+                .flatten(),
+        };
+        Ok(found.map(|a| Activation::new(a, self.0.plan_months)))
     }
 }
 
@@ -133,14 +164,14 @@ impl OrderQueryRoot {
     #[graphql(guard = "RoleGuard::any(roles::ORDER_READERS)")]
     async fn order(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Order>> {
         let id = parse_id(&id)?;
-        Ok(service::orders::find(db(ctx), id).await?.map(Order))
+        Ok(service::orders::find(db(ctx), id).await?.map(Order::new))
     }
 
     #[graphql(guard = "RoleGuard::any(roles::ORDER_READERS)")]
     async fn order_by_number(&self, ctx: &Context<'_>, number: String) -> Result<Option<Order>> {
         Ok(service::orders::find_by_number(db(ctx), &number)
             .await?
-            .map(Order))
+            .map(Order::new))
     }
 
     /// Newest first.
@@ -157,7 +188,7 @@ impl OrderQueryRoot {
         let page = page_request(ctx, first, after, last, before)?;
         let filter = OrderQuery::try_from(filter.unwrap_or_default())?;
         let rows = service::orders::list(db(ctx), &filter, &page).await?;
-        Ok(connection_from(rows, |o| o.id, Order))
+        Ok(connection_from(rows, |o| o.id, Order::new))
     }
 }
 
@@ -211,7 +242,7 @@ impl OrderMutation {
     #[graphql(guard = "RoleGuard::any(roles::ORDER_WRITERS)")]
     async fn create_order(&self, ctx: &Context<'_>, input: CreateOrderInput) -> Result<Order> {
         let new = NewOrder::try_from(input)?;
-        Ok(Order(
+        Ok(Order::new(
             service::orders::create(db(ctx), &request_context(ctx), new).await?,
         ))
     }
@@ -235,6 +266,6 @@ impl OrderMutation {
             reference,
         )
         .await?;
-        Ok(Order(model))
+        Ok(Order::new(model))
     }
 }

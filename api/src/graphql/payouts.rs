@@ -36,13 +36,13 @@ impl Payout {
     async fn claim(&self, ctx: &Context<'_>) -> Result<Claim> {
         load::<ClaimLoader>(ctx, self.0.claim_id)
             .await?
-            .map(Claim)
+            .map(Claim::new)
             .ok_or_else(|| AppError::internal("payout without claim").into())
     }
     async fn order(&self, ctx: &Context<'_>) -> Result<Order> {
         load::<OrderLoader>(ctx, self.0.order_id)
             .await?
-            .map(Order)
+            .map(Order::new)
             .ok_or_else(|| AppError::internal("payout without order").into())
     }
     async fn amount(&self) -> Result<MoneyObject> {

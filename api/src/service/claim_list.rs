@@ -3,14 +3,14 @@
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, Query, SimpleExpr};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, IdenStatic, Iterable,
-    JoinType, QueryFilter, QueryResult, QuerySelect, RelationTrait, Select,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IdenStatic, JoinType, QueryFilter,
+    QueryResult, QuerySelect, RelationTrait, Select,
 };
 use uuid::Uuid;
 
 use entity::{activation, customer, order, refund_claim, staff};
 
-use super::page::{fetch_sorted_page_as, SortKeys};
+use super::page::{fetch_sorted_page_as, fetch_sorted_page_with, SortKeys};
 use crate::domain::enums::{ClaimReason, ClaimStatus, Eligibility};
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::Email;
@@ -37,15 +37,50 @@ pub enum ClaimOrder {
     AmountDesc,
 }
 
-/// A claim with what a dashboard row shows of it, read in the page's own
-/// statement.
+/// The columns a claims page reads of each table, as the query's selection
+/// needs them; a relation left `None` is not joined. `id` is always read.
+#[derive(Clone, Debug, Default)]
+pub struct RowShape {
+    pub claim: Vec<refund_claim::Column>,
+    pub order: Option<Vec<order::Column>>,
+    pub customer: Option<Vec<customer::Column>>,
+    pub activation: Option<Vec<activation::Column>>,
+    pub assignee: Option<Vec<staff::Column>>,
+}
+
+/// Adds `cols` to a column list once each.
+pub fn add_columns<C: Copy>(list: &mut Vec<C>, cols: &[C]) {
+    for c in cols {
+        if !holds(list, *c) {
+            list.push(*c);
+        }
+    }
+}
+
+/// True when `list` holds `col`. Column enums are fieldless but do not
+/// implement `PartialEq`; their discriminants compare as integers.
+fn holds<C>(list: &[C], col: C) -> bool {
+    let wanted = std::mem::discriminant(&col);
+    list.iter().any(|c| std::mem::discriminant(c) == wanted)
+}
+
+/// What a page read beside each claim. Models hold only the columns the
+/// row shape asked for (the others keep their type's default), so they stay
+/// with the row that read them and never reach a loader's cache. The outer
+/// `Option` is `None` when the relation was not read.
+#[derive(Clone, Debug, Default)]
+pub struct Joined {
+    pub order: Option<order::Model>,
+    pub customer: Option<customer::Model>,
+    pub activation: Option<Option<activation::Model>>,
+    pub assignee: Option<Option<staff::Model>>,
+}
+
+/// A claim (only the columns its shape asked for) and what was read beside it.
 #[derive(Clone, Debug)]
 pub struct ClaimRow {
     pub claim: refund_claim::Model,
-    pub order: order::Model,
-    pub customer: customer::Model,
-    pub activation: Option<activation::Model>,
-    pub assignee: Option<staff::Model>,
+    pub joined: Joined,
 }
 
 const ORDER: &str = "o_";
@@ -53,43 +88,247 @@ const CUSTOMER: &str = "u_";
 const ACTIVATION: &str = "a_";
 const ASSIGNEE: &str = "s_";
 
-impl FromQueryResult for ClaimRow {
-    fn from_query_result(res: &QueryResult, pre: &str) -> Result<Self, DbErr> {
+/// Builds a model from the columns of `$cols` a row holds under `$prefix`;
+/// the model's other fields get their type's default. Listing every field
+/// makes a new column a compile error here rather than a silent default.
+macro_rules! partial_model {
+    ($res:expr, $prefix:expr, $cols:expr, $module:ident { $($field:ident: $col:ident),+ $(,)? }) => {{
+        use entity::$module::{Column, Model};
+        let (res, prefix, cols): (&QueryResult, &str, &[Column]) = ($res, $prefix, $cols);
+        Model {
+            $($field: if holds(cols, Column::$col) {
+                res.try_get(prefix, Column::$col.as_str())?
+            } else {
+                Default::default()
+            }),+
+        }
+    }};
+}
+
+fn partial_claim(
+    res: &QueryResult,
+    cols: &[refund_claim::Column],
+) -> Result<refund_claim::Model, DbErr> {
+    Ok(partial_model!(
+        res,
+        "",
+        cols,
+        refund_claim {
+            id: Id,
+            order_id: OrderId,
+            customer_id: CustomerId,
+            reason: Reason,
+            description: Description,
+            channel: Channel,
+            status: Status,
+            requested_minor: RequestedMinor,
+            approved_minor: ApprovedMinor,
+            currency: Currency,
+            eligibility_outcome: EligibilityOutcome,
+            eligibility_rule: EligibilityRule,
+            eligibility_explanation: EligibilityExplanation,
+            eligibility_suggested_minor: EligibilitySuggestedMinor,
+            evidence_required: EvidenceRequired,
+            policy_version: PolicyVersion,
+            assignee_id: AssigneeId,
+            submitted_by: SubmittedBy,
+            submitted_at: SubmittedAt,
+            first_approver_id: FirstApproverId,
+            first_approved_minor: FirstApprovedMinor,
+            decided_by: DecidedBy,
+            decided_at: DecidedAt,
+            decision_note: DecisionNote,
+            rejection_reason: RejectionReason,
+            override_reason: OverrideReason,
+            version: Version,
+            open_order_id: OpenOrderId,
+            created_at: CreatedAt,
+            updated_at: UpdatedAt,
+        }
+    ))
+}
+
+/// The joined row under `prefix`, or `None` when the left join found none
+/// (its id is NULL).
+fn joined_id(res: &QueryResult, prefix: &str) -> Result<Option<Uuid>, DbErr> {
+    res.try_get::<Option<Uuid>>(prefix, "id")
+}
+
+fn partial_order(res: &QueryResult, cols: &[order::Column]) -> Result<order::Model, DbErr> {
+    Ok(partial_model!(
+        res,
+        ORDER,
+        cols,
+        order {
+            id: Id,
+            number: Number,
+            customer_id: CustomerId,
+            plan_months: PlanMonths,
+            devices: Devices,
+            total_minor: TotalMinor,
+            currency: Currency,
+            payment_method: PaymentMethod,
+            payment_reference: PaymentReference,
+            status: Status,
+            placed_at: PlacedAt,
+            paid_at: PaidAt,
+            created_at: CreatedAt,
+            updated_at: UpdatedAt,
+            lock_version: LockVersion,
+        }
+    ))
+}
+
+fn partial_customer(
+    res: &QueryResult,
+    cols: &[customer::Column],
+) -> Result<customer::Model, DbErr> {
+    Ok(partial_model!(
+        res,
+        CUSTOMER,
+        cols,
+        customer {
+            id: Id,
+            email: Email,
+            name: Name,
+            phone: Phone,
+            restricted: Restricted,
+            restriction_reason: RestrictionReason,
+            created_at: CreatedAt,
+            updated_at: UpdatedAt,
+        }
+    ))
+}
+
+fn partial_activation(
+    res: &QueryResult,
+    cols: &[activation::Column],
+) -> Result<activation::Model, DbErr> {
+    Ok(partial_model!(
+        res,
+        ACTIVATION,
+        cols,
+        activation {
+            id: Id,
+            order_id: OrderId,
+            channel: Channel,
+            destination: Destination,
+            credentials_ciphertext: CredentialsCiphertext,
+            status: Status,
+            delivered_at: DeliveredAt,
+            created_at: CreatedAt,
+            updated_at: UpdatedAt,
+        }
+    ))
+}
+
+fn partial_staff(res: &QueryResult, cols: &[staff::Column]) -> Result<staff::Model, DbErr> {
+    Ok(partial_model!(
+        res,
+        ASSIGNEE,
+        cols,
+        staff {
+            id: Id,
+            email: Email,
+            name: Name,
+            password_hash: PasswordHash,
+            roles: Roles,
+            active: Active,
+            token_version: TokenVersion,
+            created_at: CreatedAt,
+            updated_at: UpdatedAt,
+        }
+    ))
+}
+
+impl RowShape {
+    /// Selects the shape's columns (ids included) and joins its relations.
+    fn apply(&self, q: Select<refund_claim::Entity>) -> Select<refund_claim::Entity> {
+        let mut q = q.select_only();
+        for col in with_id(&self.claim, refund_claim::Column::Id) {
+            q = q.column(col);
+        }
+        if self.order.is_some() || self.activation.is_some() {
+            q = q.join(JoinType::InnerJoin, refund_claim::Relation::Order.def());
+        }
+        if let Some(cols) = &self.order {
+            q = columns_of::<order::Entity>(q, ORDER, &with_id(cols, order::Column::Id));
+        }
+        if let Some(cols) = &self.customer {
+            q = q.join(JoinType::InnerJoin, refund_claim::Relation::Customer.def());
+            q = columns_of::<customer::Entity>(q, CUSTOMER, &with_id(cols, customer::Column::Id));
+        }
+        if let Some(cols) = &self.activation {
+            q = q.join(JoinType::LeftJoin, order::Relation::Activation.def());
+            q = columns_of::<activation::Entity>(
+                q,
+                ACTIVATION,
+                &with_id(cols, activation::Column::Id),
+            );
+        }
+        if let Some(cols) = &self.assignee {
+            q = q.join(JoinType::LeftJoin, refund_claim::Relation::Assignee.def());
+            q = columns_of::<staff::Entity>(q, ASSIGNEE, &with_id(cols, staff::Column::Id));
+        }
+        q
+    }
+
+    /// Reads one row of a statement built by [`RowShape::apply`].
+    fn decode(&self, res: &QueryResult) -> Result<ClaimRow, DbErr> {
+        let optional = |prefix| joined_id(res, prefix).map(|id| id.is_some());
         Ok(ClaimRow {
-            claim: refund_claim::Model::from_query_result(res, pre)?,
-            order: order::Model::from_query_result(res, ORDER)?,
-            customer: customer::Model::from_query_result(res, CUSTOMER)?,
-            activation: activation::Model::from_query_result_optional(res, ACTIVATION)?,
-            assignee: staff::Model::from_query_result_optional(res, ASSIGNEE)?,
+            claim: partial_claim(res, &with_id(&self.claim, refund_claim::Column::Id))?,
+            joined: Joined {
+                order: match &self.order {
+                    Some(cols) => Some(partial_order(res, &with_id(cols, order::Column::Id))?),
+                    None => None,
+                },
+                customer: match &self.customer {
+                    Some(cols) => {
+                        Some(partial_customer(res, &with_id(cols, customer::Column::Id))?)
+                    }
+                    None => None,
+                },
+                activation: match &self.activation {
+                    Some(cols) if optional(ACTIVATION)? => Some(Some(partial_activation(
+                        res,
+                        &with_id(cols, activation::Column::Id),
+                    )?)),
+                    Some(_) => Some(None),
+                    None => None,
+                },
+                assignee: match &self.assignee {
+                    Some(cols) if optional(ASSIGNEE)? => {
+                        Some(Some(partial_staff(res, &with_id(cols, staff::Column::Id))?))
+                    }
+                    Some(_) => Some(None),
+                    None => None,
+                },
+            },
         })
     }
 }
 
-/// Adds every column of `E`, each named with `prefix`.
+/// `cols` with `id` first.
+fn with_id<C: Copy>(cols: &[C], id: C) -> Vec<C> {
+    let mut all = vec![id];
+    add_columns(&mut all, cols);
+    all
+}
+
+/// Adds the columns `cols` of `E`, each named with `prefix`.
 fn columns_of<E: EntityTrait>(
     mut q: Select<refund_claim::Entity>,
     prefix: &str,
+    cols: &[E::Column],
 ) -> Select<refund_claim::Entity> {
-    for col in E::Column::iter() {
+    for col in cols {
         q = q.column_as(
-            Expr::col((E::default(), col)),
+            Expr::col((E::default(), *col)),
             format!("{prefix}{}", col.as_str()),
         );
     }
     q
-}
-
-/// Joins the order, customer, activation and assignee of each claim.
-fn with_relations(q: Select<refund_claim::Entity>) -> Select<refund_claim::Entity> {
-    let q = q
-        .join(JoinType::InnerJoin, refund_claim::Relation::Order.def())
-        .join(JoinType::InnerJoin, refund_claim::Relation::Customer.def())
-        .join(JoinType::LeftJoin, order::Relation::Activation.def())
-        .join(JoinType::LeftJoin, refund_claim::Relation::Assignee.def());
-    let q = columns_of::<order::Entity>(q, ORDER);
-    let q = columns_of::<customer::Entity>(q, CUSTOMER);
-    let q = columns_of::<activation::Entity>(q, ACTIVATION);
-    columns_of::<staff::Entity>(q, ASSIGNEE)
 }
 
 pub async fn list<C: ConnectionTrait>(
@@ -102,16 +341,19 @@ pub async fn list<C: ConnectionTrait>(
     Ok(fetch_sorted_page_as(conn, q, |q| q, keys, page).await?)
 }
 
-/// The same page, each claim with its order, customer, activation and
-/// assignee, in one statement (plus the count when asked for).
+/// The same page, each claim read with the columns `shape` asks for and its
+/// order, customer, activation and assignee joined when the shape asks for
+/// them: one statement (plus the count when asked for).
 pub async fn list_with_relations<C: ConnectionTrait>(
     conn: &C,
     filter: &ClaimQuery,
     sort: ClaimOrder,
     page: &PageRequest,
+    shape: &RowShape,
 ) -> AppResult<Page<ClaimRow>> {
     let (q, keys) = plan(filter, sort, page);
-    Ok(fetch_sorted_page_as(conn, q, with_relations, keys, page).await?)
+    let rows = fetch_sorted_page_with(conn, q, |q| shape.apply(q), keys, page).await?;
+    Ok(rows.try_map(|row| shape.decode(&row))?)
 }
 
 /// The filtered statement and the sort keys of a claims page.

@@ -1,0 +1,169 @@
+//! Which columns the claims page reads, worked out from the fields the query
+//! selects, so a dashboard row costs the columns it shows and not whole rows
+//! of five tables (most of the page's CPU on SQLite went into copying and
+//! decoding unused columns).
+//!
+//! Each table below lists, for every field of a GraphQL type, the columns its
+//! resolver reads, including through helpers (an activation's status needs
+//! its order's plan length). A field missing from a table reads every column
+//! of its type, so a new field is slow until listed here, never wrong. The
+//! `dashboard` tests compare each field read through the page with the same
+//! field read through `claim(id)`.
+
+use async_graphql::{Context, SelectionField};
+use sea_orm::Iterable;
+
+use entity::{activation, customer, order, refund_claim, staff};
+
+use crate::service::claim_list::{add_columns, RowShape};
+
+/// The row shape of a `claims` page: the fields under `edges.node` and `nodes`.
+pub fn claims_page_shape(ctx: &Context<'_>) -> RowShape {
+    let look = ctx.look_ahead();
+    let mut shape = RowShape::default();
+    let nodes = look
+        .field("edges")
+        .field("node")
+        .selection_fields()
+        .into_iter()
+        .chain(look.field("nodes").selection_fields());
+    for node in nodes {
+        for field in node.selection_set() {
+            claim_field(&field, &mut shape);
+        }
+    }
+    shape
+}
+
+fn claim_field(field: &SelectionField<'_>, shape: &mut RowShape) {
+    use refund_claim::Column as C;
+    let cols: &[C] = match field.name() {
+        "id" | "__typename" | "evidence" | "events" | "payouts" => &[],
+        "order" => {
+            order_fields(field, shape);
+            &[C::OrderId]
+        }
+        "customer" => {
+            customer_fields(field, shape);
+            &[C::CustomerId]
+        }
+        "assignee" => {
+            staff_fields(field, shape.assignee.get_or_insert_with(Vec::new));
+            &[C::AssigneeId]
+        }
+        "reason" => &[C::Reason],
+        "description" => &[C::Description],
+        "channel" => &[C::Channel],
+        "status" => &[C::Status],
+        "requestedAmount" => &[C::RequestedMinor, C::Currency],
+        "approvedAmount" => &[C::ApprovedMinor, C::Currency],
+        "eligibility" => &[
+            C::EligibilityOutcome,
+            C::EligibilityRule,
+            C::EligibilityExplanation,
+            C::EligibilitySuggestedMinor,
+            C::Currency,
+            C::EvidenceRequired,
+            C::PolicyVersion,
+        ],
+        "submittedBy" => &[C::SubmittedBy],
+        "submittedAt" => &[C::SubmittedAt],
+        "decidedBy" => &[C::DecidedBy],
+        "decidedAt" => &[C::DecidedAt],
+        "decisionNote" => &[C::DecisionNote],
+        "rejectionReason" => &[C::RejectionReason],
+        "overrideReason" => &[C::OverrideReason],
+        "version" => &[C::Version],
+        _ => {
+            shape.claim = C::iter().collect();
+            return;
+        }
+    };
+    add_columns(&mut shape.claim, cols);
+}
+
+fn order_fields(order_field: &SelectionField<'_>, shape: &mut RowShape) {
+    use order::Column as O;
+    let mut read = Vec::new();
+    for field in order_field.selection_set() {
+        let cols: &[O] = match field.name() {
+            "id" | "__typename" | "claims" | "payouts" | "chargebacks" => &[],
+            "customer" => {
+                customer_fields(&field, shape);
+                &[O::CustomerId]
+            }
+            "activation" => {
+                activation_fields(&field, shape);
+                &[O::PlanMonths]
+            }
+            "number" => &[O::Number],
+            "planMonths" => &[O::PlanMonths],
+            "devices" => &[O::Devices],
+            "total" | "refundable" => &[O::TotalMinor, O::Currency],
+            "refundedTotal" => &[O::Currency],
+            "paymentMethod" => &[O::PaymentMethod],
+            "paymentReference" => &[O::PaymentReference],
+            "status" => &[O::Status],
+            "placedAt" => &[O::PlacedAt],
+            "paidAt" => &[O::PaidAt],
+            _ => {
+                read = O::iter().collect();
+                continue;
+            }
+        };
+        add_columns(&mut read, cols);
+    }
+    add_columns(shape.order.get_or_insert_with(Vec::new), &read);
+}
+
+fn customer_fields(customer_field: &SelectionField<'_>, shape: &mut RowShape) {
+    use customer::Column as U;
+    let read = shape.customer.get_or_insert_with(Vec::new);
+    for field in customer_field.selection_set() {
+        let cols: &[U] = match field.name() {
+            "id" | "__typename" | "orders" | "contacts" => &[],
+            "email" => &[U::Email],
+            "name" => &[U::Name],
+            "phone" => &[U::Phone],
+            "restricted" => &[U::Restricted],
+            "restrictionReason" => &[U::RestrictionReason],
+            "createdAt" => &[U::CreatedAt],
+            _ => &U::iter().collect::<Vec<_>>(),
+        };
+        add_columns(read, cols);
+    }
+}
+
+fn activation_fields(activation_field: &SelectionField<'_>, shape: &mut RowShape) {
+    use activation::Column as A;
+    // The order id lets `Order.activation` check the row belongs to it.
+    let read = shape.activation.get_or_insert_with(|| vec![A::OrderId]);
+    for field in activation_field.selection_set() {
+        let cols: &[A] = match field.name() {
+            "id" | "__typename" | "order" => &[],
+            "channel" => &[A::Channel],
+            "destination" => &[A::Destination],
+            "createdAt" => &[A::CreatedAt],
+            "deliveredAt" | "used" | "startsAt" | "expiresAt" => &[A::DeliveredAt],
+            "status" => &[A::Status, A::DeliveredAt],
+            _ => &A::iter().collect::<Vec<_>>(),
+        };
+        add_columns(read, cols);
+    }
+}
+
+fn staff_fields(staff_field: &SelectionField<'_>, read: &mut Vec<staff::Column>) {
+    use staff::Column as S;
+    for field in staff_field.selection_set() {
+        let cols: &[S] = match field.name() {
+            "id" | "__typename" => &[],
+            "email" => &[S::Email],
+            "name" => &[S::Name],
+            "roles" => &[S::Roles],
+            "active" => &[S::Active],
+            "createdAt" => &[S::CreatedAt],
+            _ => &S::iter().collect::<Vec<_>>(),
+        };
+        add_columns(read, cols);
+    }
+}
