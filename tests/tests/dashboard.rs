@@ -345,5 +345,6 @@ async fn page_fields_match_claim(app: TestApp) {
             compared += 1;
         }
     }
+    println!("{:?}: {compared} fields compared", app.backend);
     assert!(compared > 60, "only {compared} fields compared");
 }

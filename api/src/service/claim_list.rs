@@ -242,33 +242,51 @@ fn partial_staff(res: &QueryResult, cols: &[staff::Column]) -> Result<staff::Mod
 }
 
 impl RowShape {
-    /// Selects the shape's columns (ids included) and joins its relations.
+    /// The same shape with each table's id first, as `apply` and `decode`
+    /// expect; done once per page rather than per row.
+    fn with_ids(&self) -> Self {
+        RowShape {
+            claim: with_id(&self.claim, refund_claim::Column::Id),
+            order: self.order.as_deref().map(|c| with_id(c, order::Column::Id)),
+            customer: self
+                .customer
+                .as_deref()
+                .map(|c| with_id(c, customer::Column::Id)),
+            activation: self
+                .activation
+                .as_deref()
+                .map(|c| with_id(c, activation::Column::Id)),
+            assignee: self
+                .assignee
+                .as_deref()
+                .map(|c| with_id(c, staff::Column::Id)),
+        }
+    }
+
+    /// Selects the shape's columns and joins its relations (ids included by
+    /// [`RowShape::with_ids`]).
     fn apply(&self, q: Select<refund_claim::Entity>) -> Select<refund_claim::Entity> {
         let mut q = q.select_only();
-        for col in with_id(&self.claim, refund_claim::Column::Id) {
-            q = q.column(col);
+        for col in &self.claim {
+            q = q.column(*col);
         }
         if self.order.is_some() || self.activation.is_some() {
             q = q.join(JoinType::InnerJoin, refund_claim::Relation::Order.def());
         }
         if let Some(cols) = &self.order {
-            q = columns_of::<order::Entity>(q, ORDER, &with_id(cols, order::Column::Id));
+            q = columns_of::<order::Entity>(q, ORDER, cols);
         }
         if let Some(cols) = &self.customer {
             q = q.join(JoinType::InnerJoin, refund_claim::Relation::Customer.def());
-            q = columns_of::<customer::Entity>(q, CUSTOMER, &with_id(cols, customer::Column::Id));
+            q = columns_of::<customer::Entity>(q, CUSTOMER, cols);
         }
         if let Some(cols) = &self.activation {
             q = q.join(JoinType::LeftJoin, order::Relation::Activation.def());
-            q = columns_of::<activation::Entity>(
-                q,
-                ACTIVATION,
-                &with_id(cols, activation::Column::Id),
-            );
+            q = columns_of::<activation::Entity>(q, ACTIVATION, cols);
         }
         if let Some(cols) = &self.assignee {
             q = q.join(JoinType::LeftJoin, refund_claim::Relation::Assignee.def());
-            q = columns_of::<staff::Entity>(q, ASSIGNEE, &with_id(cols, staff::Column::Id));
+            q = columns_of::<staff::Entity>(q, ASSIGNEE, cols);
         }
         q
     }
@@ -277,30 +295,25 @@ impl RowShape {
     fn decode(&self, res: &QueryResult) -> Result<ClaimRow, DbErr> {
         let optional = |prefix| joined_id(res, prefix).map(|id| id.is_some());
         Ok(ClaimRow {
-            claim: partial_claim(res, &with_id(&self.claim, refund_claim::Column::Id))?,
+            claim: partial_claim(res, &self.claim)?,
             joined: Joined {
                 order: match &self.order {
-                    Some(cols) => Some(partial_order(res, &with_id(cols, order::Column::Id))?),
+                    Some(cols) => Some(partial_order(res, cols)?),
                     None => None,
                 },
                 customer: match &self.customer {
-                    Some(cols) => {
-                        Some(partial_customer(res, &with_id(cols, customer::Column::Id))?)
-                    }
+                    Some(cols) => Some(partial_customer(res, cols)?),
                     None => None,
                 },
                 activation: match &self.activation {
-                    Some(cols) if optional(ACTIVATION)? => Some(Some(partial_activation(
-                        res,
-                        &with_id(cols, activation::Column::Id),
-                    )?)),
+                    Some(cols) if optional(ACTIVATION)? => {
+                        Some(Some(partial_activation(res, cols)?))
+                    }
                     Some(_) => Some(None),
                     None => None,
                 },
                 assignee: match &self.assignee {
-                    Some(cols) if optional(ASSIGNEE)? => {
-                        Some(Some(partial_staff(res, &with_id(cols, staff::Column::Id))?))
-                    }
+                    Some(cols) if optional(ASSIGNEE)? => Some(Some(partial_staff(res, cols)?)),
                     Some(_) => Some(None),
                     None => None,
                 },
@@ -352,6 +365,7 @@ pub async fn list_with_relations<C: ConnectionTrait>(
     shape: &RowShape,
 ) -> AppResult<Page<ClaimRow>> {
     let (q, keys) = plan(filter, sort, page);
+    let shape = shape.with_ids();
     let rows = fetch_sorted_page_with(conn, q, |q| shape.apply(q), keys, page).await?;
     Ok(rows.try_map(|row| shape.decode(&row))?)
 }
