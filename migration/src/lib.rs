@@ -7,6 +7,7 @@ mod m20261127_000003_create_policy_versions;
 mod m20261127_000004_create_refund_claims_evidence_and_events;
 mod m20261127_000005_create_payouts_and_chargebacks;
 mod m20261127_000006_create_audit_log_idempotency_keys_and_login_attempts;
+mod m20261127_000007_index_claim_sort_orders;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(
                 m20261127_000006_create_audit_log_idempotency_keys_and_login_attempts::Migration,
             ),
+            Box::new(m20261127_000007_index_claim_sort_orders::Migration),
         ]
     }
 }
