@@ -94,3 +94,81 @@ async fn the_database_refuses_duplicates_the_design_forbids() {
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02X}")).collect()
 }
+
+/// What a seeded database holds, in figures that differ if any row does.
+async fn fingerprint(db: &sea_orm::DatabaseConnection) -> Vec<i64> {
+    let mut out = Vec::new();
+    for q in [
+        "SELECT COUNT(*) AS n FROM orders",
+        "SELECT SUM(total_minor) AS n FROM orders",
+        "SELECT COUNT(*) AS n FROM refund_claims",
+        "SELECT SUM(requested_minor) AS n FROM refund_claims",
+        "SELECT COUNT(*) AS n FROM payouts",
+        "SELECT SUM(amount_minor) AS n FROM payouts",
+    ] {
+        let row = db
+            .query_one_raw(sea_orm::Statement::from_string(
+                db.get_database_backend(),
+                q,
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        // SUM is DECIMAL on some backends; read it as text to compare.
+        let n = row
+            .try_get::<i64>("", "n")
+            .or_else(|_| {
+                row.try_get::<sea_orm::prelude::Decimal>("", "n")
+                    .map(|d| d.to_string().parse().unwrap())
+            })
+            .unwrap();
+        out.push(n);
+    }
+    out
+}
+
+async fn seeded_database(backend: tests::Backend, orders: usize) -> sea_orm::DatabaseConnection {
+    let db = Database::connect(fresh_database(backend).await.as_str())
+        .await
+        .unwrap();
+    Migrator::up(&db, None).await.unwrap();
+    let staff: Vec<uuid::Uuid> = api::service::demo::ensure_demo_staff(&db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(_, _, id)| id)
+        .collect();
+    let seeded = api::service::seed::seed(&db, orders, &staff).await.unwrap();
+    assert_eq!(seeded.orders, orders);
+    assert!(seeded.claims > 0 && seeded.payouts > 0, "{backend:?}");
+    // Seeding again adds nothing.
+    let again = api::service::seed::seed(&db, orders, &staff).await.unwrap();
+    assert_eq!(again.orders, 0, "{backend:?}");
+    db
+}
+
+/// The same N gives the same data on every backend, and PostgreSQL leaves the
+/// load with planner statistics (autovacuum may be off, as it is here).
+#[tokio::test]
+async fn demo_seeding_is_deterministic_and_leaves_statistics() {
+    let reference = fingerprint(&seeded_database(tests::Backend::Sqlite, 600).await).await;
+    for backend in backends() {
+        let db = seeded_database(backend, 600).await;
+        assert_eq!(fingerprint(&db).await, reference, "{backend:?}");
+        if backend == tests::Backend::Postgres {
+            let row = db
+                .query_one_raw(sea_orm::Statement::from_string(
+                    db.get_database_backend(),
+                    "SELECT COUNT(*) AS n FROM pg_stat_user_tables WHERE relname IN ('orders', 'refund_claims', 'payouts') AND last_analyze IS NOT NULL",
+                ))
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(
+                row.try_get::<i64>("", "n").unwrap(),
+                3,
+                "tables left unanalyzed"
+            );
+        }
+    }
+}

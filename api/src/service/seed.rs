@@ -71,6 +71,20 @@ where
 }
 
 /// Seeds `orders` demo orders (skipped when demo orders already exist).
+/// Gives PostgreSQL's planner statistics for what was just loaded. Right after
+/// a bulk load it has none until autovacuum runs (never, where autovacuum is
+/// off), and without them it read all 48k payouts for a page's 50 claims
+/// instead of using the claim_id index (5.8 ms against 0.5 ms). MariaDB
+/// keeps InnoDB statistics by itself; SQLite's planner already picks the
+/// indexes the pages need without `sqlite_stat1`.
+async fn refresh_statistics(db: &DatabaseConnection) -> AppResult<()> {
+    use sea_orm::ConnectionTrait;
+    if db.get_database_backend() == sea_orm::DbBackend::Postgres {
+        db.execute_unprepared("ANALYZE").await?;
+    }
+    Ok(())
+}
+
 pub async fn seed(db: &DatabaseConnection, orders: usize, staff: &[Uuid]) -> AppResult<Seeded> {
     let existing = order::Entity::find()
         .filter(order::Column::Number.starts_with("DEMO-"))
@@ -306,5 +320,6 @@ pub async fn seed(db: &DatabaseConnection, orders: usize, staff: &[Uuid]) -> App
         insert_chunks(&txn, pays).await?;
         txn.commit().await?;
     }
+    refresh_statistics(db).await?;
     Ok(out)
 }
