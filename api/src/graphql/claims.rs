@@ -1,5 +1,7 @@
 //! Refund claims: the heart of the back office.
 
+use std::sync::Arc;
+
 use async_graphql::{Context, Enum, InputObject, Object, Result, ID};
 
 use entity::{claim_event, claim_evidence, refund_claim};
@@ -35,7 +37,7 @@ use crate::service::text::{optional_note, optional_text, MAX_TEXT};
 /// carries what its statement read beside the claim (see `row_shape`); its
 /// models hold only the columns the query's fields need, which is why they
 /// stay here instead of going to the loaders.
-pub struct Claim(pub refund_claim::Model, Option<Box<Joined>>);
+pub struct Claim(pub refund_claim::Model, Option<Arc<Joined>>);
 
 impl Claim {
     pub fn new(model: refund_claim::Model) -> Self {
@@ -43,11 +45,11 @@ impl Claim {
     }
 
     fn from_row(row: ClaimRow) -> Self {
-        Claim(row.claim, Some(Box::new(row.joined)))
+        Claim(row.claim, Some(Arc::new(row.joined)))
     }
 
-    fn joined(&self) -> Option<&Joined> {
-        self.1.as_deref()
+    fn joined(&self) -> Option<&Arc<Joined>> {
+        self.1.as_ref()
     }
 }
 
@@ -59,7 +61,7 @@ impl Claim {
     async fn order(&self, ctx: &Context<'_>) -> Result<Order> {
         if let Some(j) = self.joined() {
             if let Some(order) = j.order.as_ref().filter(|o| o.id == self.0.order_id) {
-                return Ok(Order::joined(order.clone(), j));
+                return Ok(Order::joined(order.clone(), j.clone()));
             }
         }
         load::<OrderLoader>(ctx, self.0.order_id)

@@ -1,8 +1,10 @@
 //! Orders: the storefront's ingest and the staff's view.
 
+use std::sync::Arc;
+
 use async_graphql::{Context, InputObject, Object, Result, ID};
 
-use entity::{activation, customer, order};
+use entity::order;
 
 use super::activations::Activation;
 use super::chargebacks::Chargeback;
@@ -27,14 +29,9 @@ use crate::service::orders::{NewOrder, OrderQuery};
 use crate::service::text::optional_text;
 use crate::service::{self, truncate_micros};
 
-/// An order. Reached from a claims page row, it carries the customer and
-/// activation the page's statement read (see `Claim`).
-pub struct Order(pub order::Model, Option<Box<OrderJoined>>);
-
-struct OrderJoined {
-    customer: Option<customer::Model>,
-    activation: Option<Option<activation::Model>>,
-}
+/// An order. Reached from a claims page row, it shares what the row read
+/// beside its claim, for its customer and activation (see `Claim`).
+pub struct Order(pub order::Model, Option<Arc<Joined>>);
 
 impl Order {
     pub fn new(model: order::Model) -> Self {
@@ -42,12 +39,8 @@ impl Order {
     }
 
     /// The order of a claims page row, with what the row read beside it.
-    pub fn joined(model: order::Model, row: &Joined) -> Self {
-        let joined = OrderJoined {
-            customer: row.customer.clone(),
-            activation: row.activation.clone(),
-        };
-        Order(model, Some(Box::new(joined)))
+    pub fn joined(model: order::Model, row: Arc<Joined>) -> Self {
+        Order(model, Some(row))
     }
 }
 
