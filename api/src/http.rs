@@ -168,7 +168,7 @@ async fn graphql_post(
             code::BAD_USER_INPUT,
         );
     }
-    let gql: async_graphql::Request = match serde_json::from_value(value) {
+    let mut gql: async_graphql::Request = match serde_json::from_value(value) {
         Ok(r) => r,
         Err(_) => {
             return error_response(
@@ -178,7 +178,6 @@ async fn graphql_post(
             )
         }
     };
-    let mut gql = gql;
     let cache = !is_mutation(&mut gql);
     execute(&req, gql, &state, cache).await
 }
@@ -291,7 +290,7 @@ fn holds_nul(gql: &async_graphql::Request) -> bool {
 /// Runs a request; `cache` lets its loaders keep what they load (queries only).
 async fn execute(
     req: &HttpRequest,
-    gql: async_graphql::Request,
+    mut gql: async_graphql::Request,
     state: &AppState,
     cache: bool,
 ) -> HttpResponse {
@@ -303,7 +302,6 @@ async fn execute(
             code::BAD_USER_INPUT,
         );
     }
-    let mut gql = gql;
     // The document is parsed once, here; execution reuses it.
     let checked = gql
         .parsed_query()
