@@ -19,6 +19,7 @@ use crate::auth::AuthState;
 use crate::config::{Environment, Settings};
 use crate::error::{code, AppError};
 use crate::graphql::context::{ClientAddr, RequestId};
+use crate::graphql::documents::DocumentCache;
 use crate::graphql::loaders;
 use crate::graphql::AppSchema;
 use crate::metrics::Metrics;
@@ -35,6 +36,8 @@ pub struct AppState {
     pub tokens: Arc<TokenService>,
     pub metrics: Arc<Metrics>,
     pub settings: Settings,
+    /// Parsed documents by hash: the parse cache and persisted queries.
+    pub documents: DocumentCache,
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -178,6 +181,9 @@ async fn graphql_post(
             )
         }
     };
+    if let Some(refusal) = attach_document(&req, &mut gql, &state) {
+        return refusal;
+    }
     let cache = !is_mutation(&mut gql);
     execute(&req, gql, &state, cache).await
 }
@@ -207,6 +213,9 @@ async fn graphql_get(req: HttpRequest, state: web::Data<AppState>) -> HttpRespon
             )
         }
     };
+    if let Some(refusal) = attach_document(&req, &mut gql, &state) {
+        return refusal;
+    }
     if is_mutation(&mut gql) {
         return error_response(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -216,6 +225,30 @@ async fn graphql_get(req: HttpRequest, state: web::Data<AppState>) -> HttpRespon
         .map_into_boxed_body();
     }
     execute(&req, gql, &state, true).await
+}
+
+/// Gives the request its parsed document (see `graphql::documents`); a
+/// persisted-query hash the cache does not hold, or a malformed one, gets
+/// the returned response (a GraphQL error) instead of execution.
+fn attach_document(
+    req: &HttpRequest,
+    gql: &mut async_graphql::Request,
+    state: &AppState,
+) -> Option<HttpResponse> {
+    match state.documents.attach(gql) {
+        Ok(lookup) => {
+            state.metrics.observe_document(lookup);
+            None
+        }
+        Err(err) => {
+            let error = async_graphql::ErrorExtensions::extend(&err);
+            let response = async_graphql::Response::from_errors(vec![
+                error.into_server_error(Default::default())
+            ]);
+            let response = finish_errors(response, &request_id(req), &state.metrics);
+            Some(HttpResponse::Ok().json(response))
+        }
+    }
 }
 
 /// True when the operation the request would run is a mutation (or

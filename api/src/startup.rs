@@ -48,6 +48,7 @@ impl Application {
             metrics,
             db: db.clone(),
             settings,
+            documents: Default::default(),
         });
         let origins = state.settings.cors_origins.clone();
         let server = HttpServer::new(move || {

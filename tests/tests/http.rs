@@ -260,3 +260,162 @@ async fn a_graceful_stop_lets_in_flight_requests_finish_and_refuses_new_ones() {
     let fresh = reqwest::Client::new().get(app.url("/healthz")).send().await;
     assert!(fresh.is_err(), "new connections are refused after the stop");
 }
+
+/// Posts a body as-is to `/graphql` with an optional token.
+async fn post_body(app: &TestApp, body: Value, token: Option<&str>) -> Value {
+    let mut req = app.client.post(app.url("/graphql")).json(&body);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let res = req.send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    res.json().await.unwrap()
+}
+
+fn sha256_hex(text: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn persisted(hash: &str) -> Value {
+    json!({ "persistedQuery": { "version": 1, "sha256Hash": hash } })
+}
+
+async fn documents_metric(app: &TestApp, source: &str) -> u64 {
+    let text = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let needle = format!("refund_desk_graphql_documents_total{{source=\"{source}\"}} ");
+    text.lines()
+        .find_map(|l| l.strip_prefix(needle.as_str()))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no {needle} in\n{text}"))
+}
+
+#[tokio::test]
+async fn persisted_queries_run_by_hash_once_the_text_was_sent() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let admin = app.staff(&[Role::Admin]).await;
+    let t = Some(admin.token.as_str());
+    let query = "query Me($x: Boolean!) { me { id email @include(if: $x) } }";
+    let hash = sha256_hex(query);
+
+    // Apollo's flow: the hash alone first, the text with it on a miss.
+    let miss = post_body(
+        &app,
+        json!({ "variables": { "x": true }, "extensions": persisted(&hash) }),
+        t,
+    )
+    .await;
+    assert_error(&miss, "BAD_USER_INPUT");
+    assert_eq!(miss["errors"][0]["message"], "PersistedQueryNotFound");
+    let first = post_body(
+        &app,
+        json!({ "query": query, "variables": { "x": true }, "extensions": persisted(&hash) }),
+        t,
+    )
+    .await;
+    assert_eq!(first["data"]["me"]["email"], admin.email, "{first}");
+    let parsed = documents_metric(&app, "parsed").await;
+    let cached = documents_metric(&app, "cached").await;
+
+    // Later requests send the hash only, with their own variables and token.
+    let by_hash = post_body(
+        &app,
+        json!({ "variables": { "x": false }, "extensions": persisted(&hash) }),
+        t,
+    )
+    .await;
+    assert_eq!(
+        by_hash["data"]["me"],
+        json!({ "id": admin.id }),
+        "{by_hash}"
+    );
+    let anonymous = post_body(
+        &app,
+        json!({ "variables": { "x": true }, "extensions": persisted(&hash) }),
+        None,
+    )
+    .await;
+    assert_error(&anonymous, "UNAUTHENTICATED");
+    let bad_variables = post_body(
+        &app,
+        json!({ "variables": { "x": "yes" }, "extensions": persisted(&hash) }),
+        t,
+    )
+    .await;
+    assert_error(&bad_variables, "BAD_USER_INPUT");
+    // GET reads the same cache; a registered mutation still may not use GET.
+    let get = app
+        .client
+        .get(app.url("/graphql"))
+        .query(&[
+            ("variables", json!({ "x": true }).to_string()),
+            ("extensions", persisted(&hash).to_string()),
+        ])
+        .bearer_auth(&admin.token)
+        .send()
+        .await
+        .unwrap();
+    let get: Value = get.json().await.unwrap();
+    assert_eq!(get["data"]["me"]["email"], admin.email, "{get}");
+    assert_eq!(documents_metric(&app, "cached").await, cached + 4);
+    assert_eq!(documents_metric(&app, "parsed").await, parsed);
+
+    let mutation =
+        "mutation { deactivateStaff(staffId: \"00000000-0000-0000-0000-000000000000\") { id } }";
+    let registered = post_body(
+        &app,
+        json!({ "query": mutation, "extensions": persisted(&sha256_hex(mutation)) }),
+        Some("not-a-token"),
+    )
+    .await;
+    assert_error(&registered, "UNAUTHENTICATED");
+    let res = app
+        .client
+        .get(app.url("/graphql"))
+        .query(&[("extensions", persisted(&sha256_hex(mutation)).to_string())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 405);
+}
+
+#[tokio::test]
+async fn malformed_persisted_queries_are_refused_and_not_kept() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let admin = app.staff(&[Role::Admin]).await;
+    let t = Some(admin.token.as_str());
+    let query = "{ me { id } }";
+    let other = sha256_hex("{ me { email } }");
+    let cases = [
+        json!({ "query": query, "extensions": persisted(&other) }),
+        json!({ "query": query, "extensions": { "persistedQuery": { "version": 2, "sha256Hash": sha256_hex(query) } } }),
+        json!({ "query": query, "extensions": { "persistedQuery": { "version": 1 } } }),
+        json!({ "query": query, "extensions": { "persistedQuery": "yes" } }),
+        json!({ "extensions": persisted("abc") }),
+        json!({ "variables": {} }),
+    ];
+    for body in cases {
+        let res = post_body(&app, body.clone(), t).await;
+        assert_error(&res, "BAD_USER_INPUT");
+        assert!(res["data"].is_null(), "{body}: {res}");
+    }
+    // The mismatched hash was not stored under either name.
+    for hash in [other, sha256_hex(query)] {
+        let res = post_body(&app, json!({ "extensions": persisted(&hash) }), t).await;
+        assert_eq!(
+            res["errors"][0]["message"], "PersistedQueryNotFound",
+            "{res}"
+        );
+    }
+}

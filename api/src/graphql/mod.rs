@@ -7,6 +7,7 @@ pub mod claims;
 pub mod connection;
 pub mod context;
 pub mod customers;
+pub mod documents;
 pub mod limits;
 pub mod loaders;
 pub mod money;
