@@ -261,3 +261,58 @@ async fn repeated_failures_are_rate_limited_per_email_across_servers() {
     })
     .await;
 }
+
+async fn stored_hash(db: &sea_orm::DatabaseConnection, email: &str) -> String {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    entity::staff::Entity::find()
+        .filter(entity::staff::Column::Email.eq(email))
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap()
+        .password_hash
+}
+
+#[tokio::test]
+async fn a_login_upgrades_a_hash_made_with_older_parameters() {
+    use argon2::password_hash::{rand_core::OsRng, PasswordHasher, SaltString};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
+    on_every_backend(|app| async move {
+        let staff = app.staff(&[Role::Analyst]).await;
+        // What the crate default (19 MiB, 2 passes) stored before.
+        let old = argon2::Argon2::default()
+            .hash_password(PASSWORD.as_bytes(), &SaltString::generate(&mut OsRng))
+            .unwrap()
+            .to_string();
+        assert!(old.contains("m=19456,t=2"), "{old}");
+        entity::staff::Entity::update_many()
+            .set(entity::staff::ActiveModel {
+                password_hash: Set(old.clone()),
+                ..Default::default()
+            })
+            .filter(entity::staff::Column::Email.eq(staff.email.as_str()))
+            .exec(&app.db)
+            .await
+            .unwrap();
+        let q = "mutation($e:String!,$p:String!){ login(email:$e,password:$p){ token } }";
+        let wrong = app
+            .graphql(
+                q,
+                json!({ "e": staff.email, "p": "not the password" }),
+                None,
+            )
+            .await;
+        assert_error(&wrong, "UNAUTHENTICATED");
+        assert_eq!(stored_hash(&app.db, &staff.email).await, old);
+
+        app.login(&staff.email, PASSWORD).await;
+        let upgraded = stored_hash(&app.db, &staff.email).await;
+        assert!(
+            upgraded.starts_with("$argon2id$v=19$m=7168,t=5,p=1$"),
+            "{upgraded}"
+        );
+        app.login(&staff.email, PASSWORD).await;
+        assert_eq!(stored_hash(&app.db, &staff.email).await, upgraded);
+    })
+    .await;
+}

@@ -1,5 +1,6 @@
 //! Staff accounts: creation, roles, deactivation, login and token checks.
 
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
     EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder,
@@ -62,7 +63,7 @@ pub async fn create(
     new: NewStaff,
 ) -> AppResult<staff::Model> {
     // Hash before the transaction: argon2 is slow and must not hold the write lock.
-    let password_hash = password::hash(&new.password)?;
+    let password_hash = password::hash(&new.password).await?;
     let txn = begin_write(db).await?;
     let exists = staff::Entity::find()
         .filter(staff::Column::Email.eq(new.email.as_str()))
@@ -259,6 +260,24 @@ async fn record_attempt(
     Ok(())
 }
 
+/// Re-hashes a password made with older parameters, now that the login
+/// proved it. Only if the stored hash is still the one verified: a password
+/// changed meanwhile is not overwritten.
+async fn upgrade_hash(
+    db: &DatabaseConnection,
+    staff: &staff::Model,
+    password_given: &str,
+) -> AppResult<()> {
+    let upgraded = password::hash(password_given).await?;
+    staff::Entity::update_many()
+        .col_expr(staff::Column::PasswordHash, Expr::value(upgraded))
+        .filter(staff::Column::Id.eq(staff.id))
+        .filter(staff::Column::PasswordHash.eq(staff.password_hash.as_str()))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 /// Checks email and password. Unknown email, wrong password and inactive
 /// account all give the same UNAUTHENTICATED and take the same time.
 #[tracing::instrument(skip(db, tokens, password_given))]
@@ -293,13 +312,8 @@ pub async fn login(
         }
         Err(_) => None,
     };
-    let hash = found.as_ref().map(|s| s.password_hash.clone());
-    let password_owned = password_given.to_string();
-    // argon2 takes tens of milliseconds of CPU: keep it off the async workers.
-    let ok =
-        tokio::task::spawn_blocking(move || password::verify(&password_owned, hash.as_deref()))
-            .await
-            .map_err(AppError::internal)??;
+    let hash = found.as_ref().map(|s| s.password_hash.as_str());
+    let ok = password::verify(password_given, hash).await?;
     let staff = match found {
         Some(s) if ok && s.active => s,
         _ => {
@@ -308,6 +322,9 @@ pub async fn login(
         }
     };
     record_attempt(db, &key, &client_addr, true).await?;
+    if password::needs_rehash(&staff.password_hash) {
+        upgrade_hash(db, &staff, password_given).await?;
+    }
     let roles = roles_of(&staff)?;
     let issued = tokens
         .issue(staff.id, &roles, staff.token_version, chrono::Utc::now())
