@@ -1,5 +1,6 @@
 //! Refund Desk: the GraphQL back office for refunds of digital subscriptions.
 
+pub mod allocator;
 pub mod auth;
 pub mod cli;
 pub mod config;

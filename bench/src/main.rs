@@ -6,7 +6,8 @@
 //! cargo run --release -p bench -- --orders 1000000
 //! ```
 
-// The same allocator as the `refund-desk` binary, for both servers.
+// The same allocator as the `refund-desk` binary, with the same settings
+// (`api::allocator::configure`), for both servers.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -130,6 +131,7 @@ fn settings(database_url: String, pool: u32) -> Settings {
 }
 
 fn main() {
+    api::allocator::configure();
     let cli = Cli::parse();
     let result = actix_web::rt::System::new().block_on(async move {
         match cli.command {
