@@ -3,6 +3,11 @@
 //! The GraphQL lists' filters arrive as query parameters; rows are read in
 //! keyset pages and each page is written out as one chunk of a streamed body,
 //! so memory stays constant whatever the number of rows.
+//!
+//! Text that came from outside (order numbers, emails, payment references)
+//! goes through [`text`]: a spreadsheet would run a cell starting with `=`,
+//! `+`, `-` or `@` as a formula (OWASP "CSV injection"), so such a cell gets
+//! a leading `'`. Ids, enums, amounts and times are ours and never start so.
 
 use std::collections::HashMap;
 use std::fmt::Display;
@@ -219,7 +224,7 @@ impl Export {
                 let staff = lookup(db, staff::Column::Id, staff::Column::Email, ids).await?;
                 for c in &rows {
                     let cur = Currency::parse(&c.currency).map_err(AppError::internal)?;
-                    let email = cell(emails.get(&c.customer_id));
+                    let email = emails.get(&c.customer_id).cloned().unwrap_or_default();
                     out.write_record([
                         c.id.to_string(),
                         time(c.submitted_at),
@@ -227,13 +232,13 @@ impl Export {
                         c.reason.clone(),
                         c.eligibility_outcome.clone(),
                         c.eligibility_rule.clone(),
-                        cell(numbers.get(&c.order_id)),
-                        if *mask { mask_email(&email) } else { email },
+                        text(numbers.get(&c.order_id)),
+                        text(Some(&if *mask { mask_email(&email) } else { email })),
                         amount(c.requested_minor, cur),
                         c.approved_minor.map(|m| amount(m, cur)).unwrap_or_default(),
                         cur.code().to_string(),
                         c.decided_at.map(time).unwrap_or_default(),
-                        cell(c.decided_by.and_then(|id| staff.get(&id))),
+                        text(c.decided_by.and_then(|id| staff.get(&id))),
                     ])
                     .map_err(AppError::internal)?;
                 }
@@ -253,7 +258,7 @@ impl Export {
                     out.write_record([
                         p.id.to_string(),
                         p.claim_id.to_string(),
-                        cell(numbers.get(&p.order_id)),
+                        text(numbers.get(&p.order_id)),
                         amount(p.amount_minor, cur),
                         cur.code().to_string(),
                         p.method.clone(),
@@ -261,7 +266,7 @@ impl Export {
                         time(p.initiated_at),
                         p.expected_latest.to_string(),
                         p.settled_at.map(time).unwrap_or_default(),
-                        p.external_reference.clone().unwrap_or_default(),
+                        text(p.external_reference.as_ref()),
                     ])
                     .map_err(AppError::internal)?;
                 }
@@ -283,8 +288,14 @@ fn amount(minor: i64, currency: Currency) -> String {
     Money::from_minor(minor, currency).to_decimal_string()
 }
 
-fn cell(value: Option<&String>) -> String {
-    value.cloned().unwrap_or_default()
+/// A text cell that a spreadsheet will show as text, never run as a formula.
+fn text(value: Option<&String>) -> String {
+    let value = value.map(String::as_str).unwrap_or_default();
+    if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{value}")
+    } else {
+        value.to_string()
+    }
 }
 
 /// `id → value` for the distinct ids, in one `IN` query (skipped when empty).
@@ -444,5 +455,30 @@ mod tests {
         let mut body = Box::pin(stream::unfold(streaming, next_chunk));
         assert!(body.next().await.is_some_and(|item| item.is_err()));
         assert!(body.next().await.is_none(), "nothing after the error");
+    }
+}
+
+#[cfg(test)]
+mod text_cells {
+    use super::text;
+
+    #[test]
+    fn cells_a_spreadsheet_would_run_as_formulas_are_quoted() {
+        let cases = [
+            ("=HYPERLINK(\"http://x\")", "'=HYPERLINK(\"http://x\")"),
+            ("+1-555", "'+1-555"),
+            ("-2+3", "'-2+3"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\tcmd", "'\tcmd"),
+            ("\rcmd", "'\rcmd"),
+            ("WIRE-2026-0001", "WIRE-2026-0001"),
+            ("a=b", "a=b"),
+            ("jane@example.com", "jane@example.com"),
+            ("", ""),
+        ];
+        for (given, expected) in cases {
+            assert_eq!(text(Some(&given.to_string())), expected, "{given:?}");
+        }
+        assert_eq!(text(None), "");
     }
 }

@@ -218,7 +218,8 @@ async fn payouts_csv_round_trips_references_and_filters() {
             let payout = body["data"]["approveClaim"]["payouts"][0]["id"].as_str().unwrap_or_else(|| panic!("{body}"));
             payouts.push((id, payout.to_string()));
         }
-        let reference = "re_1, \"quoted\"\nsecond line";
+        // Starts as a spreadsheet formula would.
+        let reference = "=re_1, \"quoted\"\nsecond line";
         let body = app
             .graphql("mutation($id: ID!, $r: String!){ markPayoutSent(payoutId: $id, externalReference: $r) { status } }", json!({ "id": payouts[0].1, "r": reference }), Some(&finance.token))
             .await;
@@ -235,7 +236,11 @@ async fn payouts_csv_round_trips_references_and_filters() {
         assert!(sent["initiated_at"].ends_with('Z') && sent["initiated_at"].parse::<DateTime<Utc>>().is_ok(), "{sent:?}");
         assert!(sent["expected_latest"].parse::<chrono::NaiveDate>().is_ok(), "{sent:?}");
         assert_eq!(sent["settled_at"], "");
-        assert_eq!(sent["external_reference"], reference, "comma, quotes and newline round-trip");
+        assert_eq!(
+            sent["external_reference"],
+            format!("'{reference}"),
+            "comma, quotes and newline round-trip; a leading = is quoted for spreadsheets"
+        );
         assert_eq!(rows[0]["external_reference"], "");
 
         // Before 2038: MariaDB binds a later DateTime filter as an out-of-range
