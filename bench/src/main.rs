@@ -100,7 +100,8 @@ struct RunArgs {
     /// reference, so drift on a shared machine hits both alike.
     #[arg(long, default_value_t = 3)]
     rounds: usize,
-    /// refundReport samples, each through the API then directly.
+    /// refundReport samples: pairs through the API and directly, in
+    /// alternating order.
     #[arg(long, default_value_t = 9)]
     report_samples: usize,
     /// Database pool size of both servers.
@@ -359,7 +360,12 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 async fn measure(name: &str, url: &str, args: &RunArgs) -> Result<BackendResult, String> {
     let (db, seed_note) = prepare(url, args.orders).await?;
-    let http = reqwest::Client::new();
+    // Idle connections are dropped before the servers' 5 s keep-alive
+    // would close them under a request (the report pairs leave gaps that long).
+    let http = reqwest::Client::builder()
+        .pool_idle_timeout(Duration::from_secs(2))
+        .build()
+        .map_err(|e| e.to_string())?;
 
     // (a) Refund Desk.
     let api = Server::start("serve-api", url, args.pool);
@@ -476,7 +482,14 @@ async fn measure(name: &str, url: &str, args: &RunArgs) -> Result<BackendResult,
     let from = to - chrono::Duration::days(730);
     let vars = json!({ "from": from.to_rfc3339(), "to": to.to_rfc3339() });
     let mut report_ms = Vec::new();
-    for _ in 0..args.report_samples {
+    for sample in 0..args.report_samples {
+        // Every other pair runs the direct SQL first, so whatever the first
+        // run of a pair leaves warm (or cold) does not favour one side.
+        let direct_first = sample % 2 == 1;
+        let mut direct_ms = None;
+        if direct_first {
+            direct_ms = Some(report_directly(&db, from, to).await?);
+        }
         let t = Instant::now();
         let body: Value = http
             .post(format!("{}/graphql", api.base))
@@ -492,17 +505,11 @@ async fn measure(name: &str, url: &str, args: &RunArgs) -> Result<BackendResult,
         if !body["errors"].is_null() {
             return Err(format!("refundReport failed: {body}"));
         }
-        let t = Instant::now();
-        report::build(
-            &db,
-            from,
-            to,
-            Interval::Month,
-            Currency::parse("EUR").expect("EUR"),
-        )
-        .await
-        .map_err(|e| e.describe())?;
-        report_ms.push((through_api, t.elapsed().as_secs_f64() * 1000.0));
+        let direct = match direct_ms {
+            Some(ms) => ms,
+            None => report_directly(&db, from, to).await?,
+        };
+        report_ms.push((through_api, direct));
     }
     drop(api);
 
@@ -514,6 +521,25 @@ async fn measure(name: &str, url: &str, args: &RunArgs) -> Result<BackendResult,
         levels,
         report_ms,
     })
+}
+
+/// The report's SQL run by the service in this process, in milliseconds.
+async fn report_directly(
+    db: &sea_orm::DatabaseConnection,
+    from: chrono::DateTime<chrono::Utc>,
+    to: chrono::DateTime<chrono::Utc>,
+) -> Result<f64, String> {
+    let t = Instant::now();
+    report::build(
+        db,
+        from,
+        to,
+        Interval::Month,
+        Currency::parse("EUR").expect("EUR"),
+    )
+    .await
+    .map_err(|e| e.describe())?;
+    Ok(t.elapsed().as_secs_f64() * 1000.0)
 }
 
 fn machine() -> String {
