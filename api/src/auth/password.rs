@@ -10,7 +10,7 @@
 //! parameters still verify; a successful login re-hashes them
 //! ([`needs_rehash`]).
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use argon2::password_hash::{
     rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
@@ -35,16 +35,28 @@ fn hasher() -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
-/// Runs argon2 work on the blocking pool, one hash per core at a time.
+/// Runs argon2 work on the blocking pool, one hash per core at a time. The
+/// permit moves into the blocking task: a request that times out or whose
+/// client leaves stops waiting, but its hash still holds the permit until it
+/// finishes, so cancelled logins cannot add hashes beyond the bound.
 async fn bounded<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> AppResult<T> {
-    static PERMITS: OnceLock<Semaphore> = OnceLock::new();
+    static PERMITS: OnceLock<Arc<Semaphore>> = OnceLock::new();
     let permits = PERMITS.get_or_init(|| {
-        Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
+        Arc::new(Semaphore::new(
+            std::thread::available_parallelism().map_or(2, |n| n.get()),
+        ))
     });
-    let _permit = permits.acquire().await.map_err(AppError::internal)?;
-    tokio::task::spawn_blocking(work)
+    let permit = permits
+        .clone()
+        .acquire_owned()
         .await
-        .map_err(AppError::internal)
+        .map_err(AppError::internal)?;
+    tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        work()
+    })
+    .await
+    .map_err(AppError::internal)
 }
 
 /// Hashes a password into a PHC string (salt and parameters included).
@@ -133,6 +145,41 @@ mod tests {
         assert!(verify("correct horse battery", Some(&h)).await.unwrap());
         assert!(!verify("wrong", Some(&h)).await.unwrap());
         assert!(!verify("refund-desk-timing-equaliser", None).await.unwrap());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn callers_that_give_up_do_not_free_a_running_hash_s_permit() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::time::Duration;
+        static RUNNING: AtomicUsize = AtomicUsize::new(0);
+        static PEAK: AtomicUsize = AtomicUsize::new(0);
+        let limit = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let work = || {
+            let now = RUNNING.fetch_add(1, Ordering::SeqCst) + 1;
+            PEAK.fetch_max(now, Ordering::SeqCst);
+            std::thread::sleep(Duration::from_millis(150));
+            RUNNING.fetch_sub(1, Ordering::SeqCst);
+        };
+        // Callers arrive every 10 ms and give up after 20 ms, as timed-out
+        // login requests do, while each hash runs for 150 ms.
+        let mut callers = Vec::new();
+        for _ in 0..limit * 6 {
+            callers.push(tokio::spawn(async move {
+                let _ = tokio::time::timeout(Duration::from_millis(20), bounded(work)).await;
+            }));
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        for caller in callers {
+            caller.await.unwrap();
+        }
+        while RUNNING.load(Ordering::SeqCst) > 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let peak = PEAK.load(Ordering::SeqCst);
+        assert!(
+            peak >= 1 && peak <= limit,
+            "{peak} hashes ran at once; the bound is {limit}"
+        );
     }
 
     #[tokio::test]
