@@ -229,13 +229,16 @@ async fn graphql_get(req: HttpRequest, state: web::Data<AppState>) -> HttpRespon
 
 /// Gives the request its parsed document (see `graphql::documents`); a
 /// persisted-query hash the cache does not hold, or a malformed one, gets
-/// the returned response (a GraphQL error) instead of execution.
+/// the returned response (a GraphQL error) instead of execution. Only a
+/// validly signed token lets the request use the cache: checking the
+/// signature runs no SQL, and execution still authenticates in full.
 fn attach_document(
     req: &HttpRequest,
     gql: &mut async_graphql::Request,
     state: &AppState,
 ) -> Option<HttpResponse> {
-    match state.documents.attach(gql) {
+    let trusted = bearer_token(req).is_some_and(|t| state.tokens.verify(t).is_some());
+    match state.documents.attach(gql, trusted) {
         Ok(lookup) => {
             state.metrics.observe_document(lookup);
             None
@@ -245,7 +248,13 @@ fn attach_document(
             let response = async_graphql::Response::from_errors(vec![
                 error.into_server_error(Default::default())
             ]);
-            let response = finish_errors(response, &request_id(req), &state.metrics);
+            // A miss is the protocol's first step for every new document,
+            // not a client mistake: it stays out of the error counts.
+            let response = if err.message() == crate::graphql::documents::NOT_FOUND_MESSAGE {
+                response
+            } else {
+                finish_errors(response, &request_id(req), &state.metrics)
+            };
             Some(HttpResponse::Ok().json(response))
         }
     }
@@ -269,23 +278,24 @@ fn is_mutation(req: &mut async_graphql::Request) -> bool {
     })
 }
 
+/// The token of an `Authorization: Bearer …` header, if there is one.
+fn bearer_token(req: &HttpRequest) -> Option<&str> {
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))
+        .map(str::trim)
+}
+
 /// Works out who is calling from the `Authorization` header.
 pub(crate) async fn authenticate(
     req: &HttpRequest,
     state: &AppState,
 ) -> Result<AuthState, AppError> {
-    let Some(header) = req.headers().get(header::AUTHORIZATION) else {
+    if !req.headers().contains_key(header::AUTHORIZATION) {
         return Ok(AuthState::Anonymous);
-    };
-    let token = header
-        .to_str()
-        .ok()
-        .and_then(|h| {
-            h.strip_prefix("Bearer ")
-                .or_else(|| h.strip_prefix("bearer "))
-        })
-        .map(str::trim);
-    let Some((staff_id, version)) = token.and_then(|t| state.tokens.verify(t)) else {
+    }
+    let Some((staff_id, version)) = bearer_token(req).and_then(|t| state.tokens.verify(t)) else {
         return Ok(AuthState::Rejected);
     };
     Ok(

@@ -7,24 +7,32 @@
 //! version 1). A hash the cache does not hold answers `PersistedQueryNotFound`,
 //! the message Apollo clients react to by sending the text with the hash.
 //!
-//! The cache is per process and holds nothing a request's outcome depends on:
-//! a miss only costs a parse, or one round trip for a hash-only request.
-//! Validation still runs on every request, because it depends on variables.
+//! Only callers with a validly signed token read or fill the cache. Anyone
+//! else (in practice `login`) gets their document parsed, and a hash alone is
+//! always "not found" for them: anonymous clients can neither learn which
+//! documents staff ran nor push them out.
+//!
+//! The cache is per process: another process, or an eviction, costs a parse
+//! or one more round trip for a hash-only request. Memory is bounded by an
+//! estimate of each parsed tree, not by the number of documents. Validation
+//! still runs on every request, because it depends on variables.
 
-use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
 
-use async_graphql::parser::types::ExecutableDocument;
+use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
 use lru::LruCache;
 use sha2::{Digest, Sha256};
 
 use crate::error::AppError;
 
-/// Documents kept; a dashboard uses a few dozen.
-const CAPACITY: usize = 512;
-/// Longest document text kept, in bytes. Together with [`CAPACITY`] this
-/// bounds the text held to 8 MiB; longer documents are parsed every time.
-pub const MAX_CACHED_BYTES: usize = 16 * 1024;
+/// Estimated bytes held by all cached documents together.
+const BUDGET_BYTES: usize = 8 << 20;
+/// Largest estimated size of one cached document; larger ones are parsed
+/// on every request (and a hash alone never finds them).
+pub const MAX_ENTRY_BYTES: usize = 1 << 20;
+/// Estimated bytes of one parsed node (a field with its position, name and
+/// containers), measured from async-graphql 7's types.
+const NODE_BYTES: usize = 256;
 
 /// The message Apollo clients look for before resending with the text.
 pub const NOT_FOUND_MESSAGE: &str = "PersistedQueryNotFound";
@@ -43,12 +51,20 @@ enum Persisted {
 /// Parsed documents by the SHA-256 of their text, least recently used first
 /// out. Shared by the process's workers.
 pub struct DocumentCache {
-    entries: Mutex<LruCache<Hash, Arc<Cached>>>,
+    inner: Mutex<Inner>,
+}
+
+struct Inner {
+    entries: LruCache<Hash, Arc<Cached>>,
+    /// Sum of the entries' `cost`.
+    bytes: usize,
+    budget: usize,
 }
 
 struct Cached {
     text: String,
     document: ExecutableDocument,
+    cost: usize,
 }
 
 /// How a request's document was found, for `/metrics`.
@@ -56,39 +72,57 @@ struct Cached {
 pub enum Lookup {
     /// Cloned from the cache.
     Hit,
-    /// Parsed now (and kept when it parsed and is small enough).
+    /// Parsed now (and kept when it parsed, is small enough and the caller
+    /// is trusted).
     Parsed,
 }
 
 impl Default for DocumentCache {
     fn default() -> Self {
-        Self::with_capacity(CAPACITY)
+        Self::with_budget(BUDGET_BYTES)
     }
 }
 
 impl DocumentCache {
-    pub fn with_capacity(capacity: usize) -> Self {
-        let capacity = NonZeroUsize::new(capacity).unwrap_or(NonZeroUsize::MIN);
+    pub fn with_budget(budget: usize) -> Self {
         Self {
-            entries: Mutex::new(LruCache::new(capacity)),
+            inner: Mutex::new(Inner {
+                // The byte budget is the bound; the LRU only orders.
+                entries: LruCache::unbounded(),
+                bytes: 0,
+                budget,
+            }),
         }
     }
 
-    fn get(&self, hash: &Hash) -> Option<Arc<Cached>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         // A poisoned lock only means a panic elsewhere mid-update of the LRU
         // order; the entries are still whole.
-        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        entries.get(hash).cloned()
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn get(&self, hash: &Hash) -> Option<Arc<Cached>> {
+        self.lock().entries.get(hash).cloned()
     }
 
     fn put(&self, hash: Hash, cached: Cached) {
-        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        entries.put(hash, Arc::new(cached));
+        let mut inner = self.lock();
+        let cost = cached.cost;
+        if let Some(old) = inner.entries.put(hash, Arc::new(cached)) {
+            inner.bytes -= old.cost;
+        }
+        inner.bytes += cost;
+        while inner.bytes > inner.budget {
+            match inner.entries.pop_lru() {
+                Some((_, evicted)) => inner.bytes -= evicted.cost,
+                None => break,
+            }
+        }
     }
 
     /// Documents held now.
     pub fn len(&self) -> usize {
-        self.entries.lock().unwrap_or_else(|p| p.into_inner()).len()
+        self.lock().entries.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -97,15 +131,22 @@ impl DocumentCache {
 
     /// Gives the request its parsed document: from the cache when its text
     /// (or its persisted-query hash) was seen before, else parsed now and
-    /// kept. A document that does not parse is left for execution to report.
-    pub fn attach(&self, req: &mut async_graphql::Request) -> Result<Lookup, AppError> {
+    /// kept. `trusted` callers (a validly signed token) use the cache; others
+    /// only get their text parsed. A document that does not parse is left
+    /// for execution to report.
+    pub fn attach(
+        &self,
+        req: &mut async_graphql::Request,
+        trusted: bool,
+    ) -> Result<Lookup, AppError> {
         let persisted = persisted_hash(req)?;
         if req.query.is_empty() {
             let Persisted::Hash(hash) = persisted else {
                 return Err(AppError::bad_input("the request has no query"));
             };
-            let cached = self
-                .get(&hash)
+            let cached = trusted
+                .then(|| self.get(&hash))
+                .flatten()
                 .ok_or_else(|| AppError::bad_input(NOT_FOUND_MESSAGE))?;
             req.query = cached.text.clone();
             req.set_parsed_query(cached.document.clone());
@@ -119,19 +160,63 @@ impl DocumentCache {
                 ));
             }
         }
+        if !trusted {
+            return Ok(Lookup::Parsed);
+        }
         if let Some(cached) = self.get(&hash) {
             req.set_parsed_query(cached.document.clone());
             return Ok(Lookup::Hit);
         }
-        if req.query.len() <= MAX_CACHED_BYTES {
+        // Text alone can exceed the entry limit; skip parsing twice.
+        if req.query.len() <= MAX_ENTRY_BYTES {
             let text = req.query.clone();
             if let Ok(document) = req.parsed_query() {
-                let document = document.clone();
-                self.put(hash, Cached { text, document });
+                let cost = text.len() + NODE_BYTES * nodes(document);
+                if cost <= MAX_ENTRY_BYTES {
+                    let document = document.clone();
+                    self.put(
+                        hash,
+                        Cached {
+                            text,
+                            document,
+                            cost,
+                        },
+                    );
+                }
             }
         }
         Ok(Lookup::Parsed)
     }
+}
+
+/// Selections, arguments and directives in a document, each fragment counted
+/// once (spreads are not followed). Iterative: nesting depth is only limited
+/// after parsing.
+fn nodes(doc: &ExecutableDocument) -> usize {
+    let mut pending: Vec<&SelectionSet> = doc
+        .operations
+        .iter()
+        .map(|(_, op)| &op.node.selection_set.node)
+        .chain(doc.fragments.values().map(|f| &f.node.selection_set.node))
+        .collect();
+    let mut count = 0;
+    while let Some(set) = pending.pop() {
+        for item in &set.items {
+            count += 1;
+            match &item.node {
+                Selection::Field(f) => {
+                    count += f.node.arguments.len() + f.node.directives.len();
+                    pending.push(&f.node.selection_set.node);
+                }
+                Selection::InlineFragment(f) => {
+                    count += f.node.directives.len();
+                    pending.push(&f.node.selection_set.node);
+                }
+                Selection::FragmentSpread(s) => count += s.node.directives.len(),
+            }
+        }
+    }
+    count
 }
 
 /// The hash a client sends for `text`: its SHA-256 in lowercase hex.
@@ -145,8 +230,9 @@ pub fn sha256_hex(text: &str) -> String {
 /// Reads `extensions.persistedQuery`: version 1 with a hex SHA-256.
 fn persisted_hash(req: &async_graphql::Request) -> Result<Persisted, AppError> {
     use async_graphql::Value;
-    let Some(ext) = req.extensions.get("persistedQuery") else {
-        return Ok(Persisted::No);
+    let ext = match req.extensions.get("persistedQuery") {
+        None | Some(Value::Null) => return Ok(Persisted::No),
+        Some(ext) => ext,
     };
     let Value::Object(fields) = ext else {
         return Err(AppError::bad_input(
@@ -216,9 +302,9 @@ mod tests {
     fn a_repeated_document_is_cloned_not_parsed() {
         let cache = DocumentCache::default();
         let mut first = request(QUERY, None);
-        assert_eq!(cache.attach(&mut first).unwrap(), Lookup::Parsed);
+        assert_eq!(cache.attach(&mut first, true).unwrap(), Lookup::Parsed);
         let mut second = request(QUERY, None);
-        assert_eq!(cache.attach(&mut second).unwrap(), Lookup::Hit);
+        assert_eq!(cache.attach(&mut second, true).unwrap(), Lookup::Hit);
         assert_eq!(
             second.parsed_query().unwrap().operations.iter().count(),
             first.parsed_query().unwrap().operations.iter().count()
@@ -232,13 +318,13 @@ mod tests {
         let ext = persisted(Value::from(1), &sha256_hex(QUERY));
         let mut alone = request("", Some(ext.clone()));
         assert_eq!(
-            message(cache.attach(&mut alone).unwrap_err()),
+            message(cache.attach(&mut alone, true).unwrap_err()),
             NOT_FOUND_MESSAGE
         );
         let mut with_text = request(QUERY, Some(ext.clone()));
-        assert_eq!(cache.attach(&mut with_text).unwrap(), Lookup::Parsed);
+        assert_eq!(cache.attach(&mut with_text, true).unwrap(), Lookup::Parsed);
         let mut alone = request("", Some(ext));
-        assert_eq!(cache.attach(&mut alone).unwrap(), Lookup::Hit);
+        assert_eq!(cache.attach(&mut alone, true).unwrap(), Lookup::Hit);
         assert_eq!(alone.query, QUERY);
         assert!(alone.parsed_query().is_ok());
     }
@@ -263,12 +349,12 @@ mod tests {
         ];
         for (ext, expected) in cases {
             let mut req = request(QUERY, Some(ext.clone()));
-            let got = message(cache.attach(&mut req).unwrap_err());
+            let got = message(cache.attach(&mut req, true).unwrap_err());
             assert!(got.contains(expected), "{ext:?}: {got}");
         }
         assert!(cache.is_empty(), "a refused request must not be kept");
         let mut empty = request("", None);
-        assert!(message(cache.attach(&mut empty).unwrap_err()).contains("no query"));
+        assert!(message(cache.attach(&mut empty, true).unwrap_err()).contains("no query"));
     }
 
     #[test]
@@ -276,34 +362,90 @@ mod tests {
         let cache = DocumentCache::default();
         let upper = sha256_hex(QUERY).to_uppercase();
         let mut req = request(QUERY, Some(persisted(Value::from(1), &upper)));
-        assert_eq!(cache.attach(&mut req).unwrap(), Lookup::Parsed);
+        assert_eq!(cache.attach(&mut req, true).unwrap(), Lookup::Parsed);
+        let lower = persisted(Value::from(1), &sha256_hex(QUERY));
+        assert_eq!(
+            cache.attach(&mut request("", Some(lower)), true).unwrap(),
+            Lookup::Hit
+        );
+    }
+
+    #[test]
+    fn a_null_extension_is_no_extension() {
+        let cache = DocumentCache::default();
+        let mut req = request(QUERY, Some(Value::Null));
+        assert_eq!(cache.attach(&mut req, true).unwrap(), Lookup::Parsed);
+    }
+
+    #[test]
+    fn untrusted_callers_neither_read_nor_fill_the_cache() {
+        let cache = DocumentCache::default();
+        let ext = persisted(Value::from(1), &sha256_hex(QUERY));
+        let mut anonymous = request(QUERY, Some(ext.clone()));
+        assert_eq!(cache.attach(&mut anonymous, false).unwrap(), Lookup::Parsed);
+        assert!(anonymous.parsed_query().is_ok());
+        assert!(cache.is_empty());
+        cache.attach(&mut request(QUERY, None), true).unwrap();
+        assert_eq!(
+            message(
+                cache
+                    .attach(&mut request("", Some(ext.clone())), false)
+                    .unwrap_err()
+            ),
+            NOT_FOUND_MESSAGE
+        );
+        assert_eq!(
+            cache.attach(&mut request(QUERY, None), false).unwrap(),
+            Lookup::Parsed
+        );
+        assert_eq!(
+            cache.attach(&mut request("", Some(ext)), true).unwrap(),
+            Lookup::Hit
+        );
     }
 
     #[test]
     fn unparsable_and_oversized_documents_are_not_kept() {
         let cache = DocumentCache::default();
         let mut broken = request("{ me { id }", None);
-        assert_eq!(cache.attach(&mut broken).unwrap(), Lookup::Parsed);
-        let padding = " ".repeat(MAX_CACHED_BYTES);
-        let mut big = request(&format!("{QUERY}{padding}"), None);
-        assert_eq!(cache.attach(&mut big).unwrap(), Lookup::Parsed);
+        assert_eq!(cache.attach(&mut broken, true).unwrap(), Lookup::Parsed);
+        // Small text, big tree: two bytes of text per field.
+        let fields = MAX_ENTRY_BYTES / NODE_BYTES + 1;
+        let mut bushy = request(&format!("{{ {} }}", "a ".repeat(fields)), None);
+        assert_eq!(cache.attach(&mut bushy, true).unwrap(), Lookup::Parsed);
+        let padding = " ".repeat(MAX_ENTRY_BYTES);
+        let mut long = request(&format!("{QUERY}{padding}"), None);
+        assert_eq!(cache.attach(&mut long, true).unwrap(), Lookup::Parsed);
         assert!(cache.is_empty());
     }
 
     #[test]
-    fn the_least_recently_used_document_leaves_first() {
-        let cache = DocumentCache::with_capacity(2);
+    fn the_byte_budget_evicts_the_least_recently_used_first() {
+        // Each of these costs its text plus one node.
+        let cost = |q: &str| q.len() + NODE_BYTES;
+        let cache = DocumentCache::with_budget(cost("{ a }") * 2);
         for q in ["{ a }", "{ b }", "{ a }", "{ c }"] {
-            cache.attach(&mut request(q, None)).unwrap();
+            cache.attach(&mut request(q, None), true).unwrap();
         }
         assert_eq!(cache.len(), 2);
+        assert_eq!(cache.lock().bytes, cost("{ a }") * 2);
         assert_eq!(
-            cache.attach(&mut request("{ a }", None)).unwrap(),
+            cache.attach(&mut request("{ a }", None), true).unwrap(),
             Lookup::Hit
         );
         assert_eq!(
-            cache.attach(&mut request("{ b }", None)).unwrap(),
+            cache.attach(&mut request("{ b }", None), true).unwrap(),
             Lookup::Parsed
         );
+    }
+
+    #[test]
+    fn nodes_count_each_fragment_once() {
+        let mut req = request(
+            "query { a(x: 1) @skip(if: false) { ...F ... on T { b } } } fragment F on T { c d }",
+            None,
+        );
+        // a, its argument and directive, the spread, the inline fragment, b, c, d.
+        assert_eq!(nodes(req.parsed_query().unwrap()), 8);
     }
 }
