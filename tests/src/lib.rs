@@ -203,16 +203,30 @@ impl TestApp {
 
     pub async fn login(&self, email: &str, password: &str) -> String {
         let body = self
-            .graphql(
-                "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }",
-                json!({ "e": email, "p": password }),
-                None,
-            )
+            .graphql(LOGIN, json!({ "e": email, "p": password }), None)
             .await;
         body["data"]["login"]["token"]
             .as_str()
             .unwrap_or_else(|| panic!("login failed: {body}"))
             .to_string()
+    }
+
+    /// The server's `/metrics` text.
+    pub async fn metrics(&self) -> String {
+        let res = self.client.get(self.url("/metrics")).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        res.text().await.expect("metrics text")
+    }
+
+    /// One sample of `/metrics`, named with its labels as printed
+    /// (`name{label="value"}`).
+    pub async fn metric(&self, series: &str) -> u64 {
+        let text = self.metrics().await;
+        let prefix = format!("{series} ");
+        text.lines()
+            .find_map(|l| l.strip_prefix(prefix.as_str()))
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no {series} in /metrics:\n{text}"))
     }
 
     /// Counts rows of a table, straight from the database.
@@ -248,6 +262,10 @@ pub fn error_code(body: &Value) -> Option<&str> {
 pub fn assert_error(body: &Value, code: &str) {
     assert_eq!(error_code(body), Some(code), "expected {code}, got {body}");
 }
+
+/// The `login` mutation, returning only the token.
+pub const LOGIN: &str =
+    "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }";
 
 /// The `createOrder` mutation with the fields tests usually read back.
 pub const CREATE_ORDER: &str = "mutation($i: CreateOrderInput!){ createOrder(input: $i) { id number status planMonths devices total { amount currency } refundable { amount currency } refundedTotal { amount } paymentMethod paymentReference placedAt paidAt customer { id email name phone } } }";

@@ -3,7 +3,7 @@
 use jsonwebtoken::{encode, EncodingKey, Header};
 use serde_json::{json, Value};
 use tests::{
-    assert_error, on_every_backend, Backend, TestApp, PASSWORD, TEST_AUDIENCE, TEST_ISSUER,
+    assert_error, on_every_backend, Backend, TestApp, LOGIN, PASSWORD, TEST_AUDIENCE, TEST_ISSUER,
     TEST_JWT_SECRET,
 };
 
@@ -57,7 +57,7 @@ async fn login_returns_a_token_that_identifies_the_staff_member() {
 async fn wrong_password_and_unknown_email_fail_the_same_way() {
     on_every_backend(|app| async move {
         let staff = app.staff(&[Role::Analyst]).await;
-        let q = "mutation($e:String!,$p:String!){ login(email:$e,password:$p){ token } }";
+        let q = LOGIN;
         let wrong = app
             .graphql(
                 q,
@@ -202,7 +202,7 @@ async fn deactivation_and_role_changes_revoke_tokens_at_once() {
         assert_error(&app.graphql(ME, json!({}), Some(&analyst.token)).await, "UNAUTHENTICATED");
         let relogin = app
             .graphql(
-                "mutation($e:String!,$p:String!){ login(email:$e,password:$p){ token } }",
+                LOGIN,
                 json!({ "e": analyst.email, "p": PASSWORD }),
                 None,
             )
@@ -218,7 +218,7 @@ async fn repeated_failures_are_rate_limited_per_email_across_servers() {
         let sibling = app.sibling().await;
         let victim = app.staff(&[Role::Admin]).await;
         let other = app.staff(&[Role::Finance]).await;
-        let q = "mutation($e:String!,$p:String!){ login(email:$e,password:$p){ token } }";
+        let q = LOGIN;
         // Failures spread over two servers count together (the counter is in the database).
         for i in 0..5 {
             let server = if i % 2 == 0 { &app } else { &sibling };
@@ -294,7 +294,7 @@ async fn a_login_upgrades_a_hash_made_with_older_parameters() {
             .exec(&app.db)
             .await
             .unwrap();
-        let q = "mutation($e:String!,$p:String!){ login(email:$e,password:$p){ token } }";
+        let q = LOGIN;
         let wrong = app
             .graphql(
                 q,

@@ -12,19 +12,7 @@ const CLAIMS_PAGE: &str = "query($n: Int!){ claims(first: $n) { totalCount nodes
 const LEAN_PAGE: &str = "query($n: Int!){ claims(first: $n) { edges { cursor node { id status eligibility { outcome rule explanation suggestedAmount { amount } evidenceRequired policyVersion } order { number total { amount currency } customer { email } activation { status deliveredAt } } payouts { status amount { amount } } assignee { id name } } } pageInfo { hasNextPage endCursor } } }";
 
 async fn statements(app: &TestApp) -> u64 {
-    let text = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
-        .find_map(|l| l.strip_prefix("refund_desk_sql_statements_total "))
-        .and_then(|n| n.trim().parse().ok())
-        .expect("statement counter in /metrics")
+    app.metric("refund_desk_sql_statements_total").await
 }
 
 async fn page_cost(app: &TestApp, query: &str, token: &str, n: i64) -> (u64, usize) {

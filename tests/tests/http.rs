@@ -15,9 +15,7 @@ async fn health_readiness_and_metrics_answer() {
     assert_eq!(ready.status(), 200);
     // Some traffic so every metric family has a sample.
     app.graphql("{ me { id } }", json!({}), None).await;
-    let metrics = app.client.get(app.url("/metrics")).send().await.unwrap();
-    assert_eq!(metrics.status(), 200);
-    let text = metrics.text().await.unwrap();
+    let text = app.metrics().await;
     for needle in [
         "refund_desk_http_requests_total{route=\"/graphql\",status=\"200\"}",
         "refund_desk_http_request_duration_seconds_bucket{le=\"+Inf\"}",
@@ -238,7 +236,7 @@ async fn a_graceful_stop_lets_in_flight_requests_finish_and_refuses_new_ones() {
     for _ in 0..8 {
         let (client, url, email) = (app.client.clone(), app.url("/graphql"), staff.email.clone());
         in_flight.push(tokio::spawn(async move {
-            let q = "mutation($e:String!,$p:String!){ login(email:$e,password:$p){ token } }";
+            let q = tests::LOGIN;
             client
                 .post(url)
                 .json(&json!({ "query": q, "variables": { "e": email, "p": tests::PASSWORD } }))
@@ -285,20 +283,10 @@ fn persisted(hash: &str) -> Value {
 }
 
 async fn documents_metric(app: &TestApp, source: &str) -> u64 {
-    let text = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let needle = format!("refund_desk_graphql_documents_total{{source=\"{source}\"}} ");
-    text.lines()
-        .find_map(|l| l.strip_prefix(needle.as_str()))
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("no {needle} in\n{text}"))
+    app.metric(&format!(
+        "refund_desk_graphql_documents_total{{source=\"{source}\"}}"
+    ))
+    .await
 }
 
 #[tokio::test]
@@ -381,15 +369,7 @@ async fn persisted_queries_run_by_hash_once_the_text_was_sent() {
     assert_eq!(get["data"]["me"]["email"], admin.email, "{get}");
     assert_eq!(documents_metric(&app, "cached").await, cached + 3);
     assert_eq!(documents_metric(&app, "parsed").await, parsed + 2);
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     assert!(
         metrics.contains("refund_desk_graphql_errors_total{code=\"BAD_USER_INPUT\"} 1\n"),
         "a miss is not a client error; the bad variables are:\n{metrics}"
