@@ -33,7 +33,7 @@ use crate::domain::page::{Direction, PageRequest};
 use crate::domain::{Currency, Email, Money, Role};
 use crate::error::{code, AppError, AppResult};
 use crate::graphql::context::RequestId;
-use crate::http::{authenticate, AppState};
+use crate::http::{authenticate, credentials, AppState};
 use crate::metrics::Metrics;
 use crate::service::claim_list::{self, ClaimOrder, ClaimQuery};
 use crate::service::payouts::{self, PayoutQuery};
@@ -70,7 +70,7 @@ pub async fn payouts_csv(req: HttpRequest, state: web::Data<AppState>) -> HttpRe
 
 /// The same token check as GraphQL requests, then the roles table's "CSV exports" row.
 async fn authorize(req: &HttpRequest, state: &AppState) -> AppResult<Principal> {
-    match authenticate(req, state).await? {
+    match authenticate(credentials(req, state), state).await? {
         AuthState::Staff(p) if p.has_any(roles::REPORTERS) => Ok(p),
         AuthState::Staff(_) => Err(AppError::Forbidden),
         AuthState::Anonymous | AuthState::Rejected => Err(AppError::Unauthenticated),

@@ -181,11 +181,12 @@ async fn graphql_post(
             )
         }
     };
-    if let Some(refusal) = attach_document(&req, &mut gql, &state) {
+    let credentials = credentials(&req, &state);
+    if let Some(refusal) = attach_document(&req, &mut gql, &state, credentials) {
         return refusal;
     }
     let cache = !is_mutation(&mut gql);
-    execute(&req, gql, &state, cache).await
+    execute(&req, gql, &state, credentials, cache).await
 }
 
 async fn graphql_get(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
@@ -213,7 +214,8 @@ async fn graphql_get(req: HttpRequest, state: web::Data<AppState>) -> HttpRespon
             )
         }
     };
-    if let Some(refusal) = attach_document(&req, &mut gql, &state) {
+    let credentials = credentials(&req, &state);
+    if let Some(refusal) = attach_document(&req, &mut gql, &state, credentials) {
         return refusal;
     }
     if is_mutation(&mut gql) {
@@ -224,7 +226,7 @@ async fn graphql_get(req: HttpRequest, state: web::Data<AppState>) -> HttpRespon
         )
         .map_into_boxed_body();
     }
-    execute(&req, gql, &state, true).await
+    execute(&req, gql, &state, credentials, true).await
 }
 
 /// Gives the request its parsed document (see `graphql::documents`); a
@@ -236,8 +238,9 @@ fn attach_document(
     req: &HttpRequest,
     gql: &mut async_graphql::Request,
     state: &AppState,
+    credentials: Credentials,
 ) -> Option<HttpResponse> {
-    let trusted = bearer_token(req).is_some_and(|t| state.tokens.verify(t).is_some());
+    let trusted = matches!(credentials, Credentials::Signed { .. });
     match state.documents.attach(gql, trusted) {
         Ok(lookup) => {
             state.metrics.observe_document(lookup);
@@ -278,25 +281,41 @@ fn is_mutation(req: &mut async_graphql::Request) -> bool {
     })
 }
 
-/// The token of an `Authorization: Bearer …` header, if there is one.
-fn bearer_token(req: &HttpRequest) -> Option<&str> {
-    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
-    value
-        .strip_prefix("Bearer ")
-        .or_else(|| value.strip_prefix("bearer "))
-        .map(str::trim)
+/// What the `Authorization` header says, read without SQL: no header, a
+/// token that does not verify, or a signed token's staff id and version.
+#[derive(Clone, Copy)]
+pub(crate) enum Credentials {
+    Absent,
+    Invalid,
+    Signed { staff_id: uuid::Uuid, version: i32 },
 }
 
-/// Works out who is calling from the `Authorization` header.
+/// Reads and verifies the bearer token (signature, issuer, audience, expiry).
+pub(crate) fn credentials(req: &HttpRequest, state: &AppState) -> Credentials {
+    let Some(value) = req.headers().get(header::AUTHORIZATION) else {
+        return Credentials::Absent;
+    };
+    let token = value.to_str().ok().and_then(|h| {
+        h.strip_prefix("Bearer ")
+            .or_else(|| h.strip_prefix("bearer "))
+            .map(str::trim)
+    });
+    match token.and_then(|t| state.tokens.verify(t)) {
+        Some((staff_id, version)) => Credentials::Signed { staff_id, version },
+        None => Credentials::Invalid,
+    }
+}
+
+/// Works out who is calling: a signed token must still name an active staff
+/// member whose tokens were not revoked.
 pub(crate) async fn authenticate(
-    req: &HttpRequest,
+    credentials: Credentials,
     state: &AppState,
 ) -> Result<AuthState, AppError> {
-    if !req.headers().contains_key(header::AUTHORIZATION) {
-        return Ok(AuthState::Anonymous);
-    }
-    let Some((staff_id, version)) = bearer_token(req).and_then(|t| state.tokens.verify(t)) else {
-        return Ok(AuthState::Rejected);
+    let (staff_id, version) = match credentials {
+        Credentials::Absent => return Ok(AuthState::Anonymous),
+        Credentials::Invalid => return Ok(AuthState::Rejected),
+        Credentials::Signed { staff_id, version } => (staff_id, version),
     };
     Ok(
         match service::staff::principal_for(&state.db, staff_id, version).await? {
@@ -335,6 +354,7 @@ async fn execute(
     req: &HttpRequest,
     mut gql: async_graphql::Request,
     state: &AppState,
+    credentials: Credentials,
     cache: bool,
 ) -> HttpResponse {
     let rid = request_id(req);
@@ -345,13 +365,13 @@ async fn execute(
             code::BAD_USER_INPUT,
         );
     }
-    // The document is parsed once, here; execution reuses it.
+    // Parsed (or taken from the document cache) before; execution reuses it.
     let checked = gql
         .parsed_query()
         .map_or(Ok(()), crate::graphql::limits::check_aliases);
     let response = match checked {
         Err(err) => async_graphql::Response::from_errors(vec![err]),
-        Ok(()) => match authenticate(req, state).await {
+        Ok(()) => match authenticate(credentials, state).await {
             Ok(auth) => run(req, gql.data(auth), state, &rid, cache).await,
             Err(err) => {
                 let gql_err = async_graphql::ErrorExtensions::extend(&err);
