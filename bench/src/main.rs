@@ -318,21 +318,17 @@ async fn measure_level(
     clients: usize,
     args: &RunArgs,
 ) -> Level {
-    load::run(
-        calls.clone(),
-        token.clone(),
-        clients,
-        Duration::from_secs(args.warmup_seconds),
-    )
-    .await;
+    let load = |seconds| {
+        load::run(
+            calls.clone(),
+            token.clone(),
+            clients,
+            Duration::from_secs(seconds),
+        )
+    };
+    load(args.warmup_seconds).await;
     let (sql0, cpu0) = (statements(&server.base).await, server.cpu_seconds());
-    let out = load::run(
-        calls.clone(),
-        token.clone(),
-        clients,
-        Duration::from_secs(args.seconds),
-    )
-    .await;
+    let out = load(args.seconds).await;
     let (sql1, cpu1) = (statements(&server.base).await, server.cpu_seconds());
     let n = out.requests.max(1) as f64;
     let level = Level {
