@@ -9,6 +9,7 @@ use entity::{claim_event, claim_evidence, refund_claim};
 use super::connection::{connection_from, PageConnection};
 use super::context::{db, page_request, parse_id, request_context};
 use super::customers::Customer;
+use super::eager::Eager;
 use super::loaders::{
     load, load_list, CustomerLoader, EventsByClaimLoader, EvidenceByClaimLoader, OrderLoader,
     PayoutsByClaimLoader,
@@ -58,15 +59,15 @@ impl Claim {
     async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
-    async fn order(&self, ctx: &Context<'_>) -> Result<Order> {
+    async fn order(&self, ctx: &Context<'_>) -> Result<Eager<Order>> {
         if let Some(j) = self.joined() {
             if let Some(order) = j.order.as_ref().filter(|o| o.id == self.0.order_id) {
-                return Ok(Order::joined(order.clone(), j.clone()));
+                return Ok(Eager(Order::joined(order.clone(), j.clone())));
             }
         }
         load::<OrderLoader>(ctx, self.0.order_id)
             .await?
-            .map(Order::new)
+            .map(|o| Eager(Order::new(o)))
             .ok_or_else(|| AppError::internal("claim without order").into())
     }
     async fn customer(&self, ctx: &Context<'_>) -> Result<Customer> {
@@ -102,15 +103,15 @@ impl Claim {
             .transpose()?)
     }
     /// Taken at submission, under the policy version then in force.
-    async fn eligibility(&self) -> Result<EligibilityAssessment> {
-        Ok(EligibilityAssessment {
+    async fn eligibility(&self) -> Result<Eager<EligibilityAssessment>> {
+        Ok(Eager(EligibilityAssessment {
             outcome: parse_stored(&self.0.eligibility_outcome)?,
             rule: self.0.eligibility_rule.clone(),
             explanation: self.0.eligibility_explanation.clone(),
             suggested_amount: money(self.0.eligibility_suggested_minor, &self.0.currency)?,
             evidence_required: self.0.evidence_required,
             policy_version: self.0.policy_version,
-        })
+        }))
     }
     async fn evidence(&self, ctx: &Context<'_>) -> Result<Vec<Evidence>> {
         load_list::<EvidenceByClaimLoader, _, _>(ctx, self.0.id, Evidence).await
@@ -119,16 +120,17 @@ impl Claim {
     async fn events(&self, ctx: &Context<'_>) -> Result<Vec<ClaimEvent>> {
         load_list::<EventsByClaimLoader, _, _>(ctx, self.0.id, ClaimEvent).await
     }
-    async fn payouts(&self, ctx: &Context<'_>) -> Result<Vec<Payout>> {
-        load_list::<PayoutsByClaimLoader, _, _>(ctx, self.0.id, Payout).await
+    async fn payouts(&self, ctx: &Context<'_>) -> Result<Vec<Eager<Payout>>> {
+        load_list::<PayoutsByClaimLoader, _, _>(ctx, self.0.id, |p| Eager(Payout(p))).await
     }
-    async fn assignee(&self, ctx: &Context<'_>) -> Result<Option<Staff>> {
-        match self.joined().and_then(|j| j.assignee.as_ref()) {
+    async fn assignee(&self, ctx: &Context<'_>) -> Result<Option<Eager<Staff>>> {
+        let staff = match self.joined().and_then(|j| j.assignee.as_ref()) {
             Some(read) if read.as_ref().map(|s| s.id) == self.0.assignee_id => {
-                Ok(read.clone().map(Staff))
+                read.clone().map(Staff)
             }
-            _ => load_staff(ctx, self.0.assignee_id).await,
-        }
+            _ => load_staff(ctx, self.0.assignee_id).await?,
+        };
+        Ok(staff.map(Eager))
     }
     async fn submitted_by(&self, ctx: &Context<'_>) -> Result<Option<Staff>> {
         load_staff(ctx, self.0.submitted_by).await

@@ -1,9 +1,10 @@
 //! Relay connections with the contract's `totalCount`.
 
 use async_graphql::connection::{Connection, Edge};
-use async_graphql::{OutputType, SimpleObject};
+use async_graphql::{ContainerType, SimpleObject};
 use uuid::Uuid;
 
+use super::eager::Eager;
 use crate::domain::page::{encode_cursor, Page};
 
 /// The extra field every connection of the contract carries.
@@ -12,7 +13,8 @@ pub struct TotalCount {
     pub total_count: i64,
 }
 
-pub type PageConnection<N> = Connection<String, N, TotalCount>;
+/// Nodes are resolved eagerly (`eager.rs`): a page repeats them by the dozen.
+pub type PageConnection<N> = Connection<String, Eager<N>, TotalCount>;
 
 /// Builds a connection from a page, mapping each row to its GraphQL node.
 pub fn connection_from<M, N>(
@@ -21,7 +23,7 @@ pub fn connection_from<M, N>(
     node: impl Fn(M) -> N,
 ) -> PageConnection<N>
 where
-    N: OutputType,
+    N: ContainerType + Send + Sync,
 {
     let mut conn = Connection::with_additional_fields(
         page.has_previous,
@@ -33,7 +35,7 @@ where
     conn.edges.extend(
         page.items
             .into_iter()
-            .map(|m| Edge::new(encode_cursor(id_of(&m)), node(m))),
+            .map(|m| Edge::new(encode_cursor(id_of(&m)), Eager(node(m)))),
     );
     conn
 }

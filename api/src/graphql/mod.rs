@@ -8,6 +8,7 @@ pub mod connection;
 pub mod context;
 pub mod customers;
 pub mod documents;
+pub mod eager;
 pub mod limits;
 pub mod loaders;
 pub mod money;

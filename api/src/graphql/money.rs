@@ -4,6 +4,7 @@ use async_graphql::{
     InputObject, InputValueError, InputValueResult, Scalar, ScalarType, SimpleObject, Value,
 };
 
+use super::eager::Eager;
 use crate::domain::{Currency, Money};
 use crate::error::{AppError, AppResult};
 
@@ -30,17 +31,20 @@ impl ScalarType for Decimal {
 
 #[derive(SimpleObject, Clone, Debug)]
 #[graphql(name = "Money")]
-pub struct MoneyObject {
+pub struct MoneyFields {
     pub amount: Decimal,
     pub currency: String,
 }
 
+/// `Money` in the schema; resolved eagerly, as every amount of a page is.
+pub type MoneyObject = Eager<MoneyFields>;
+
 impl From<Money> for MoneyObject {
     fn from(m: Money) -> Self {
-        MoneyObject {
+        Eager(MoneyFields {
             amount: Decimal(m.to_decimal_string()),
             currency: m.currency().code().to_string(),
-        }
+        })
     }
 }
 

@@ -12,6 +12,7 @@ use super::claims::Claim;
 use super::connection::{connection_from, PageConnection};
 use super::context::{db, page_request, parse_id, request_context};
 use super::customers::Customer;
+use super::eager::Eager;
 use super::loaders::{
     load, load_list, ActivationByOrderLoader, ChargebacksByOrderLoader, ClaimsByOrderLoader,
     CustomerLoader, OrderMoneyLoader, PayoutsByOrderLoader,
@@ -53,14 +54,14 @@ impl Order {
     async fn number(&self) -> &str {
         &self.0.number
     }
-    async fn customer(&self, ctx: &Context<'_>) -> Result<Customer> {
+    async fn customer(&self, ctx: &Context<'_>) -> Result<Eager<Customer>> {
         let joined = self.1.as_ref().and_then(|j| j.customer.as_ref());
         if let Some(c) = joined.filter(|c| c.id == self.0.customer_id) {
-            return Ok(Customer(c.clone()));
+            return Ok(Eager(Customer(c.clone())));
         }
         load::<CustomerLoader>(ctx, self.0.customer_id)
             .await?
-            .map(Customer)
+            .map(|c| Eager(Customer(c)))
             .ok_or_else(|| AppError::internal("order without customer").into())
     }
     async fn plan_months(&self) -> i32 {
@@ -110,7 +111,7 @@ impl Order {
     async fn chargebacks(&self, ctx: &Context<'_>) -> Result<Vec<Chargeback>> {
         load_list::<ChargebacksByOrderLoader, _, _>(ctx, self.0.id, Chargeback).await
     }
-    async fn activation(&self, ctx: &Context<'_>) -> Result<Option<Activation>> {
+    async fn activation(&self, ctx: &Context<'_>) -> Result<Option<Eager<Activation>>> {
         let joined = self.1.as_ref().and_then(|j| j.activation.as_ref());
         let found = match joined {
             Some(read) if read.as_ref().is_none_or(|a| a.order_id == self.0.id) => read.clone(),
@@ -118,7 +119,7 @@ impl Order {
                 .await?
                 .flatten(),
         };
-        Ok(found.map(|a| Activation::new(a, self.0.plan_months)))
+        Ok(found.map(|a| Eager(Activation::new(a, self.0.plan_months))))
     }
 }
 
