@@ -288,9 +288,11 @@ async fn page_fields_match_claim(app: TestApp) {
             .collect()
     };
     assert_eq!(ids.len(), 4);
-    // Each place a page row reads a joined row, as a selection around `{}`.
+    // Each place a page row reads a joined row or narrows the claim's own
+    // columns, as a selection around `{}`.
     let places = [
         ("RefundClaim", "{}"),
+        ("EligibilityAssessment", "eligibility { {} }"),
         ("Order", "order { {} }"),
         ("Customer", "customer { {} }"),
         ("Customer", "order { customer { {} } }"),
