@@ -195,3 +195,36 @@ async fn a_guarded_field_inside_an_eager_object_fails_as_it_does_in_a_stock_one(
         json!(["recordActivation", "credentials"])
     );
 }
+
+#[tokio::test]
+async fn more_pending_fields_than_join_all_polls_inline_all_resolve() {
+    // Past 30 futures `join_all` gives each its own waker; every alias of a
+    // loader field waits, so this object has 32 pending fields.
+    let app = TestApp::spawn(tests::Backend::Sqlite).await;
+    let (_, manager) = setup(&app).await;
+    let aliases: String = (0..32)
+        .map(|i| format!("e{i}: events {{ kind }} "))
+        .collect();
+    let page = app
+        .graphql(
+            &format!("{{ claims(first: 3) {{ nodes {{ id {aliases} }} }} }}"),
+            json!({}),
+            Some(&manager.token),
+        )
+        .await;
+    assert!(page["errors"].is_null(), "{page}");
+    for node in page["data"]["claims"]["nodes"].as_array().unwrap() {
+        let one = app
+            .graphql(
+                "query($id: ID!) { claim(id: $id) { events { kind } } }",
+                json!({ "id": node["id"] }),
+                Some(&manager.token),
+            )
+            .await;
+        let events = &one["data"]["claim"]["events"];
+        assert!(!events.as_array().unwrap().is_empty(), "{one}");
+        for i in 0..32 {
+            assert_eq!(&node[format!("e{i}")], events, "alias e{i}");
+        }
+    }
+}

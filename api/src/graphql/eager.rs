@@ -9,19 +9,23 @@
 //! (BENCHMARKS.md).
 //!
 //! [`Eager`] wraps a derived object and resolves it differently, with the
-//! same result: each field's derived resolver (guards, errors and paths
+//! same values: each field's derived resolver (guards, errors and paths
 //! included) is polled once in selection order; a field that is not ready
 //! then (a DataLoader) is awaited afterwards together with the other pending
-//! ones, so loaders still batch across the page. The response keeps the
-//! selection's order, as the GraphQL spec asks. The schema sees the wrapped
-//! type unchanged: same name, same fields.
+//! ones, so loaders still batch across the page. Errors of the fields that
+//! were ready are reported at once, those of pending fields when they end,
+//! as the stock resolution does.
 //!
-//! Two features of async-graphql are not replayed here, so an object falls
-//! back to the stock resolution when it meets them: field directives other
-//! than `@skip`/`@include` (those are applied before execution). Schema
-//! extensions are not consulted at all: the schema registers none
-//! (`limits.rs` says why), and adding one means adding its per-field hook
-//! here too.
+//! One visible difference: keys come in selection order, as the GraphQL spec
+//! asks, where async-graphql puts a field that waited (a loader) after the
+//! ones that did not. The schema sees the wrapped type unchanged: same name,
+//! same fields.
+//!
+//! Custom field directives would need the stock resolution; the schema has
+//! none (`@skip`/`@include` are applied before execution), and an object
+//! that meets one falls back to it. Schema extensions are not consulted at
+//! all: the schema registers none (`limits.rs` says why), and adding one
+//! means adding its per-field hook here too.
 
 use std::borrow::Cow;
 use std::future::{poll_fn, Future};
@@ -95,49 +99,48 @@ pub async fn resolve_eagerly<'a, T: ContainerType + Send + Sync>(
         return resolve_container(ctx, root).await;
     }
 
-    let mut results: Vec<Option<ServerResult<Option<Value>>>> = Vec::with_capacity(fields.len());
+    // `None`: failed (reported, and the key left out, as async-graphql
+    // does) or still pending.
+    let mut values: Vec<Option<Value>> = Vec::with_capacity(fields.len());
     let mut pending: Vec<(usize, FieldFuture<'a>)> = Vec::new();
     for (i, field) in fields.iter().copied().enumerate() {
         if field.node.name.node == "__typename" {
             let name = root.introspection_type_name().into_owned();
-            results.push(Some(Ok(Some(Value::String(name)))));
+            values.push(Some(Value::String(name)));
             continue;
         }
-        let ctx = ctx.clone();
+        let field_ctx = ctx.clone();
         let mut future: FieldFuture<'a> = Box::pin(async move {
-            let ctx_field = ctx.with_field(field);
+            let ctx_field = field_ctx.with_field(field);
             root.resolve_field(&ctx_field).await
         });
-        match poll_fn(|cx| Poll::Ready(future.as_mut().poll(cx))).await {
-            Poll::Ready(result) => results.push(Some(result)),
-            Poll::Pending => {
-                results.push(None);
-                pending.push((i, future));
-            }
-        }
+        values.push(
+            match poll_fn(|cx| Poll::Ready(future.as_mut().poll(cx))).await {
+                Poll::Ready(result) => settle(ctx, result),
+                Poll::Pending => {
+                    pending.push((i, future));
+                    None
+                }
+            },
+        );
     }
     if !pending.is_empty() {
+        // Reported as each ends, like the stock resolution's errors.
         let done = join_all(
             pending
                 .into_iter()
-                .map(|(i, future)| async move { (i, future.await) }),
+                .map(|(i, future)| async move { (i, settle(ctx, future.await)) }),
         )
         .await;
-        for (i, result) in done {
-            results[i] = Some(result);
+        for (i, value) in done {
+            values[i] = value;
         }
     }
 
     let mut map = IndexMap::with_capacity(fields.len());
-    for (field, result) in fields.iter().zip(results) {
-        match result.expect("every field was resolved above") {
-            Ok(value) => merge(
-                &mut map,
-                field.node.response_key().node.clone(),
-                value.unwrap_or_default(),
-            ),
-            // As async-graphql does: the error is reported and the key left out.
-            Err(e) => ctx.add_error(e),
+    for (field, value) in fields.iter().zip(values) {
+        if let Some(value) = value {
+            merge(&mut map, field.node.response_key().node.clone(), value);
         }
     }
     Ok(if map.is_empty() {
@@ -145,6 +148,17 @@ pub async fn resolve_eagerly<'a, T: ContainerType + Send + Sync>(
     } else {
         Value::Object(map)
     })
+}
+
+/// A field's value, or `None` once its error is reported.
+fn settle(ctx: &ContextSelectionSet<'_>, result: ServerResult<Option<Value>>) -> Option<Value> {
+    match result {
+        Ok(value) => Some(value.unwrap_or_default()),
+        Err(e) => {
+            ctx.add_error(e);
+            None
+        }
+    }
 }
 
 /// Flattens `set` (fragments included, when their type condition applies to
@@ -239,7 +253,9 @@ fn merge(target: &mut IndexMap<Name, Value>, key: Name, value: Value) {
                 }
             }
         }
-        // Validation guarantees a repeated leaf has the same value.
+        // A repeated leaf keeps its first value. Validation makes repeats
+        // agree, except one key on different fields under different type
+        // conditions, where async-graphql keeps whichever ended first.
         Some(_) => {}
     }
 }

@@ -57,6 +57,8 @@ pub struct Mutation(
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 
 /// The schema with its limits, without runtime data (enough for the SDL).
+/// It registers no extension on purpose (`limits.rs`); one added here would
+/// not see the fields of eagerly resolved objects (`eager.rs`).
 pub fn schema_builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
     Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .limit_depth(MAX_DEPTH)
