@@ -99,7 +99,8 @@ const ASSIGNEE: &str = "s_";
 /// type's default. Listing every field makes a new column a compile error
 /// here rather than a silent default. Columns are read by position: by name,
 /// sea-orm formats each prefixed name and the driver looks it up, per column
-/// and row (a tenth of the page's CPU before).
+/// and row (decoding the page fell from 12.7 % to 10.2 % of the request
+/// threads' samples, BENCHMARKS.md).
 macro_rules! partial_model {
     ($res:expr, $base:expr, $cols:expr, $module:ident { $($field:ident: $col:ident),+ $(,)? }) => {{
         use entity::$module::{Column, Model};
@@ -115,11 +116,12 @@ macro_rules! partial_model {
 
 fn partial_claim(
     res: &QueryResult,
+    base: usize,
     cols: &[refund_claim::Column],
 ) -> Result<refund_claim::Model, DbErr> {
     Ok(partial_model!(
         res,
-        0,
+        base,
         cols,
         refund_claim {
             id: Id,
@@ -156,10 +158,17 @@ fn partial_claim(
     ))
 }
 
-/// The id of the joined row whose columns start at `base`, or `None` when
-/// the left join found none (its id is NULL).
-fn joined_id(res: &QueryResult, base: usize) -> Result<Option<Uuid>, DbErr> {
-    res.try_get_by_index::<Option<Uuid>>(base)
+/// The left-joined row whose columns start at `base` (its id first), read
+/// by `read`; `None` when the join found none (its id is NULL).
+fn left_joined<M>(
+    res: &QueryResult,
+    base: usize,
+    read: impl FnOnce(usize) -> Result<M, DbErr>,
+) -> Result<Option<M>, DbErr> {
+    match res.try_get_by_index::<Option<Uuid>>(base)? {
+        Some(_) => read(base).map(Some),
+        None => Ok(None),
+    }
 }
 
 fn partial_order(
@@ -319,36 +328,23 @@ impl RowShape {
             base += len;
             start
         };
-        let claim = partial_claim(res, &self.claim)?;
-        next(self.claim.len());
-        let order = match &self.order {
-            Some(cols) => Some(partial_order(res, next(cols.len()), cols)?),
-            None => None,
-        };
-        let customer = match &self.customer {
-            Some(cols) => Some(partial_customer(res, next(cols.len()), cols)?),
-            None => None,
-        };
-        let activation = match &self.activation {
-            Some(cols) => {
-                let at = next(cols.len());
-                match joined_id(res, at)? {
-                    Some(_) => Some(Some(partial_activation(res, at, cols)?)),
-                    None => Some(None),
-                }
-            }
-            None => None,
-        };
-        let assignee = match &self.assignee {
-            Some(cols) => {
-                let at = next(cols.len());
-                match joined_id(res, at)? {
-                    Some(_) => Some(Some(partial_staff(res, at, cols)?)),
-                    None => Some(None),
-                }
-            }
-            None => None,
-        };
+        let claim = partial_claim(res, next(self.claim.len()), &self.claim)?;
+        let order = (self.order.as_deref())
+            .map(|cols| partial_order(res, next(cols.len()), cols))
+            .transpose()?;
+        let customer = (self.customer.as_deref())
+            .map(|cols| partial_customer(res, next(cols.len()), cols))
+            .transpose()?;
+        let activation = (self.activation.as_deref())
+            .map(|cols| {
+                left_joined(res, next(cols.len()), |at| {
+                    partial_activation(res, at, cols)
+                })
+            })
+            .transpose()?;
+        let assignee = (self.assignee.as_deref())
+            .map(|cols| left_joined(res, next(cols.len()), |at| partial_staff(res, at, cols)))
+            .transpose()?;
         Ok(ClaimRow {
             claim,
             joined: Joined {
