@@ -5,8 +5,8 @@
 //! a waker registration and a release per field), collecting the values into
 //! an `IndexMap` grown one insert at a time. Almost all of our fields are
 //! ready on their first poll: they read a column the row already holds. On
-//! the claims page that machinery was about a fifth of the server's CPU
-//! (BENCHMARKS.md).
+//! the claims page that machinery was about a fifth of the request threads'
+//! samples (BENCHMARKS.md).
 //!
 //! [`Eager`] wraps a derived object and resolves it differently, with the
 //! same values: each field's derived resolver (guards, errors and paths
@@ -45,20 +45,6 @@ use futures_util::future::join_all;
 /// A derived object resolved eagerly (see the module's documentation); in the
 /// schema it is `T`.
 pub struct Eager<T>(pub T);
-
-impl<T> From<T> for Eager<T> {
-    fn from(inner: T) -> Self {
-        Eager(inner)
-    }
-}
-
-impl<T> std::ops::Deref for Eager<T> {
-    type Target = T;
-
-    fn deref(&self) -> &T {
-        &self.0
-    }
-}
 
 impl<T: ContainerType + Send + Sync> OutputType for Eager<T> {
     fn type_name() -> Cow<'static, str> {
