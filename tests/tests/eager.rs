@@ -34,7 +34,10 @@ const FRAGMENTS: &str = "
     fragment claimBits on RefundClaim { id status requestedAmount { ...money } }
 ";
 
-async fn setup(app: &TestApp) -> (tests::Staff, tests::Staff) {
+/// A server with three claims (one approved and paid out), and a refund
+/// manager to read them.
+async fn three_claims() -> (TestApp, tests::Staff) {
+    let app = TestApp::spawn(tests::Backend::Sqlite).await;
     let shop = app.staff(&[Role::Integration]).await;
     let agent = app.staff(&[Role::SupportAgent]).await;
     let manager = app.staff(&[Role::RefundManager]).await;
@@ -60,34 +63,39 @@ async fn setup(app: &TestApp) -> (tests::Staff, tests::Staff) {
             assert!(body["errors"].is_null(), "{body}");
         }
     }
-    (agent, manager)
+    (app, manager)
+}
+
+/// The claims page's nodes under `selection` (and `fragments`), without errors.
+async fn page_nodes(app: &TestApp, token: &str, selection: &str, fragments: &str) -> Vec<Value> {
+    let q = format!("{{ claims(first: 10) {{ nodes {{ {selection} }} }} }} {fragments}");
+    let body = app.graphql(&q, json!({}), Some(token)).await;
+    assert!(body["errors"].is_null(), "{body}");
+    body["data"]["claims"]["nodes"].as_array().unwrap().clone()
+}
+
+/// One claim through `claim(id)`, the stock resolution, without errors.
+async fn one_claim(
+    app: &TestApp,
+    token: &str,
+    id: &Value,
+    selection: &str,
+    fragments: &str,
+) -> Value {
+    let q = format!("query($id: ID!) {{ claim(id: $id) {{ {selection} }} }} {fragments}");
+    let body = app.graphql(&q, json!({ "id": id }), Some(token)).await;
+    assert!(body["errors"].is_null(), "{body}");
+    body["data"]["claim"].clone()
 }
 
 #[tokio::test]
 async fn eager_claims_answer_as_the_stock_resolution_does() {
-    let app = TestApp::spawn(tests::Backend::Sqlite).await;
-    let (_, manager) = setup(&app).await;
-
-    let page = app
-        .graphql(
-            &format!("{{ claims(first: 10) {{ nodes {{ {SELECTION} }} }} }} {FRAGMENTS}"),
-            json!({}),
-            Some(&manager.token),
-        )
-        .await;
-    assert!(page["errors"].is_null(), "{page}");
-    let nodes = page["data"]["claims"]["nodes"].as_array().unwrap();
+    let (app, manager) = three_claims().await;
+    let nodes = page_nodes(&app, &manager.token, SELECTION, FRAGMENTS).await;
     assert_eq!(nodes.len(), 3);
-    for node in nodes {
-        let one = app
-            .graphql(
-                &format!("query($id: ID!) {{ claim(id: $id) {{ {SELECTION} }} }} {FRAGMENTS}"),
-                json!({ "id": node["id"] }),
-                Some(&manager.token),
-            )
-            .await;
-        assert!(one["errors"].is_null(), "{one}");
-        assert_eq!(node, &one["data"]["claim"], "eager and stock differ");
+    for node in &nodes {
+        let one = one_claim(&app, &manager.token, &node["id"], SELECTION, FRAGMENTS).await;
+        assert_eq!(node, &one, "eager and stock differ");
         // And what the selection means, so both cannot be wrong alike.
         assert_eq!(node["__typename"], "RefundClaim");
         assert_eq!(node["kind"], "RefundClaim");
@@ -110,7 +118,7 @@ async fn eager_claims_answer_as_the_stock_resolution_does() {
         .iter()
         .filter(|n| !n["payouts"].as_array().unwrap().is_empty())
         .collect();
-    assert_eq!(paid.len(), 1, "{page}");
+    assert_eq!(paid.len(), 1, "{nodes:?}");
     assert_eq!(
         paid[0]["payouts"][0]["amount"]["amount"], paid[0]["approvedAmount"]["amount"],
         "repeated list fields are merged item by item"
@@ -120,8 +128,7 @@ async fn eager_claims_answer_as_the_stock_resolution_does() {
 
 #[tokio::test]
 async fn eager_objects_keep_the_selection_order_even_when_a_loader_answers_last() {
-    let app = TestApp::spawn(tests::Backend::Sqlite).await;
-    let (_, manager) = setup(&app).await;
+    let (app, manager) = three_claims().await;
     // `events` waits for its DataLoader (the page does not prime it); the
     // other fields are ready at once.
     let q = "{ claims(first: 10) { nodes { events { kind } id order { number } status } } }";
@@ -200,31 +207,17 @@ async fn a_guarded_field_inside_an_eager_object_fails_as_it_does_in_a_stock_one(
 async fn more_pending_fields_than_join_all_polls_inline_all_resolve() {
     // Past 30 futures `join_all` gives each its own waker; every alias of a
     // loader field waits, so this object has 32 pending fields.
-    let app = TestApp::spawn(tests::Backend::Sqlite).await;
-    let (_, manager) = setup(&app).await;
+    let (app, manager) = three_claims().await;
     let aliases: String = (0..32)
         .map(|i| format!("e{i}: events {{ kind }} "))
         .collect();
-    let page = app
-        .graphql(
-            &format!("{{ claims(first: 3) {{ nodes {{ id {aliases} }} }} }}"),
-            json!({}),
-            Some(&manager.token),
-        )
-        .await;
-    assert!(page["errors"].is_null(), "{page}");
-    for node in page["data"]["claims"]["nodes"].as_array().unwrap() {
-        let one = app
-            .graphql(
-                "query($id: ID!) { claim(id: $id) { events { kind } } }",
-                json!({ "id": node["id"] }),
-                Some(&manager.token),
-            )
-            .await;
-        let events = &one["data"]["claim"]["events"];
-        assert!(!events.as_array().unwrap().is_empty(), "{one}");
+    let nodes = page_nodes(&app, &manager.token, &format!("id {aliases}"), "").await;
+    assert_eq!(nodes.len(), 3);
+    for node in &nodes {
+        let one = one_claim(&app, &manager.token, &node["id"], "events { kind }", "").await;
+        assert!(!one["events"].as_array().unwrap().is_empty(), "{one}");
         for i in 0..32 {
-            assert_eq!(&node[format!("e{i}")], events, "alias e{i}");
+            assert_eq!(node[format!("e{i}")], one["events"], "alias e{i}");
         }
     }
 }
