@@ -9,7 +9,7 @@ use entity::{claim_event, claim_evidence, refund_claim};
 use super::connection::{connection_from, PageConnection};
 use super::context::{db, page_request, parse_id, request_context};
 use super::customers::Customer;
-use super::eager::Eager;
+use super::eager::{Eager, EagerList};
 use super::loaders::{
     load, load_list, CustomerLoader, EventsByClaimLoader, EvidenceByClaimLoader, OrderLoader,
     PayoutsByClaimLoader,
@@ -120,8 +120,10 @@ impl Claim {
     async fn events(&self, ctx: &Context<'_>) -> Result<Vec<ClaimEvent>> {
         load_list::<EventsByClaimLoader, _, _>(ctx, self.0.id, ClaimEvent).await
     }
-    async fn payouts(&self, ctx: &Context<'_>) -> Result<Vec<Eager<Payout>>> {
-        load_list::<PayoutsByClaimLoader, _, _>(ctx, self.0.id, |p| Eager(Payout(p))).await
+    async fn payouts(&self, ctx: &Context<'_>) -> Result<EagerList<Eager<Payout>>> {
+        load_list::<PayoutsByClaimLoader, _, _>(ctx, self.0.id, |p| Eager(Payout(p)))
+            .await
+            .map(EagerList)
     }
     async fn assignee(&self, ctx: &Context<'_>) -> Result<Option<Eager<Staff>>> {
         let staff = match self.joined().and_then(|j| j.assignee.as_ref()) {
