@@ -298,6 +298,7 @@ async fn page_fields_match_claim(app: TestApp) {
         ("Customer", "order { customer { {} } }"),
         ("Activation", "order { activation { {} } }"),
         ("Staff", "assignee { {} }"),
+        ("Payout", "payouts { {} }"),
     ];
     let mut compared = 0;
     for (type_name, place) in places {

@@ -121,6 +121,11 @@ impl Claim {
         load_list::<EventsByClaimLoader, _, _>(ctx, self.0.id, ClaimEvent).await
     }
     async fn payouts(&self, ctx: &Context<'_>) -> Result<EagerList<Eager<Payout>>> {
+        if let Some(read) = self.joined().and_then(|j| j.payouts.as_ref()) {
+            return Ok(EagerList(
+                read.iter().map(|p| Eager(Payout(p.clone()))).collect(),
+            ));
+        }
         load_list::<PayoutsByClaimLoader, _, _>(ctx, self.0.id, |p| Eager(Payout(p)))
             .await
             .map(EagerList)

@@ -1,14 +1,16 @@
 //! The claims list of the dashboards: filters, three sort orders, keyset pages.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, Query, SimpleExpr};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IdenStatic, JoinType, QueryFilter,
-    QueryResult, QuerySelect, RelationTrait, Select,
+    QueryOrder, QueryResult, QuerySelect, QueryTrait, RelationTrait, Select,
 };
 use uuid::Uuid;
 
-use entity::{activation, customer, order, refund_claim, staff};
+use entity::{activation, customer, order, payout, refund_claim, staff};
 
 use super::page::{fetch_sorted_page_as, fetch_sorted_page_with, SortKeys};
 use crate::domain::enums::{ClaimReason, ClaimStatus, Eligibility};
@@ -39,6 +41,7 @@ pub enum ClaimOrder {
 
 /// The columns a claims page reads of each table, as the query's selection
 /// needs them; a relation left `None` is not joined. `id` is always read.
+/// Payouts, many to a claim, are read by a second statement.
 #[derive(Clone, Debug, Default)]
 pub struct RowShape {
     pub claim: Vec<refund_claim::Column>,
@@ -46,6 +49,7 @@ pub struct RowShape {
     pub customer: Option<Vec<customer::Column>>,
     pub activation: Option<Vec<activation::Column>>,
     pub assignee: Option<Vec<staff::Column>>,
+    pub payouts: Option<Vec<payout::Column>>,
 }
 
 /// Adds `cols` to a column list once each.
@@ -80,6 +84,8 @@ pub struct Joined {
     pub customer: Option<customer::Model>,
     pub activation: Option<Option<activation::Model>>,
     pub assignee: Option<Option<staff::Model>>,
+    /// The claim's payouts, oldest first.
+    pub payouts: Option<Vec<payout::Model>>,
 }
 
 /// A claim (only the columns its shape asked for) and what was read beside it.
@@ -268,6 +274,37 @@ fn partial_staff(
     ))
 }
 
+fn partial_payout(
+    res: &QueryResult,
+    base: usize,
+    cols: &[payout::Column],
+) -> Result<payout::Model, DbErr> {
+    Ok(partial_model!(
+        res,
+        base,
+        cols,
+        payout {
+            id: Id,
+            claim_id: ClaimId,
+            order_id: OrderId,
+            amount_minor: AmountMinor,
+            currency: Currency,
+            method: Method,
+            same_method_as_order: SameMethodAsOrder,
+            status: Status,
+            external_reference: ExternalReference,
+            initiated_at: InitiatedAt,
+            expected_earliest: ExpectedEarliest,
+            expected_latest: ExpectedLatest,
+            settled_at: SettledAt,
+            failure_reason: FailureReason,
+            retry_of_id: RetryOfId,
+            created_at: CreatedAt,
+            updated_at: UpdatedAt,
+        }
+    ))
+}
+
 impl RowShape {
     /// The same shape with each table's id first, as `apply` and `decode`
     /// expect; done once per page rather than per row.
@@ -287,6 +324,12 @@ impl RowShape {
                 .assignee
                 .as_deref()
                 .map(|c| with_id(c, staff::Column::Id)),
+            // The claim id groups them.
+            payouts: self.payouts.as_deref().map(|c| {
+                let mut cols = with_id(c, payout::Column::Id);
+                add_columns(&mut cols, &[payout::Column::ClaimId]);
+                cols
+            }),
         }
     }
 
@@ -352,6 +395,7 @@ impl RowShape {
                 customer,
                 activation,
                 assignee,
+                payouts: None,
             },
         })
     }
@@ -402,7 +446,45 @@ pub async fn list_with_relations<C: ConnectionTrait>(
     let (q, keys) = plan(filter, sort, page);
     let shape = shape.with_ids();
     let rows = fetch_sorted_page_with(conn, q, |q| shape.apply(q), keys, page).await?;
-    Ok(rows.try_map(|row| shape.decode(&row))?)
+    let mut page = rows.try_map(|row| shape.decode(&row))?;
+    if let Some(cols) = &shape.payouts {
+        attach_payouts(conn, &mut page.items, cols).await?;
+    }
+    Ok(page)
+}
+
+/// Reads the payouts of a page's claims in one statement, with the columns
+/// `cols` (id first, claim id among them), and hands each claim its own.
+/// The page does it rather than a loader: it knows the claims and the
+/// columns, and the loader's whole rows cost more to read than the rest of
+/// a payout's fields (BENCHMARKS.md).
+async fn attach_payouts<C: ConnectionTrait>(
+    conn: &C,
+    rows: &mut [ClaimRow],
+    cols: &[payout::Column],
+) -> Result<(), DbErr> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let mut q = payout::Entity::find().select_only();
+    for col in cols {
+        q = q.column(*col);
+    }
+    let q = q
+        .filter(payout::Column::ClaimId.is_in(rows.iter().map(|r| r.claim.id)))
+        .order_by_asc(payout::Column::Id);
+    let mut by_claim: HashMap<Uuid, Vec<payout::Model>> = HashMap::new();
+    for res in conn
+        .query_all_raw(q.build(conn.get_database_backend()))
+        .await?
+    {
+        let p = partial_payout(&res, 0, cols)?;
+        by_claim.entry(p.claim_id).or_default().push(p);
+    }
+    for row in rows {
+        row.joined.payouts = Some(by_claim.remove(&row.claim.id).unwrap_or_default());
+    }
+    Ok(())
 }
 
 /// The filtered statement and the sort keys of a claims page.
