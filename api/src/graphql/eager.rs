@@ -32,7 +32,6 @@
 //! means adding its per-field hook here too.
 
 use std::borrow::Cow;
-use std::convert::Infallible;
 use std::future::{poll_fn, Future};
 use std::pin::Pin;
 use std::task::Poll;
@@ -76,7 +75,7 @@ impl<T: ContainerType + Send + Sync> OutputType for Eager<T> {
     }
 }
 
-type FieldFuture<'a> = Pin<Box<dyn Future<Output = ServerResult<Option<Value>>> + Send + 'a>>;
+type FieldFuture<'a> = Pin<Box<dyn Future<Output = Option<Value>> + Send + 'a>>;
 
 /// Resolves `root`'s selected fields as described in the module's
 /// documentation.
@@ -89,36 +88,28 @@ pub async fn resolve_eagerly<'a, T: ContainerType + Send + Sync>(
         return resolve_container(ctx, root).await;
     }
 
-    // `None`: failed (reported, and the key left out, as async-graphql
-    // does), or not resolved yet.
-    let mut values: Vec<Option<Value>> = vec![None; fields.len()];
-    let mut futures: Vec<(usize, FieldFuture<'a>)> = Vec::with_capacity(fields.len());
-    for (i, field) in fields.iter().copied().enumerate() {
-        if field.node.name.node == "__typename" {
-            let name = root.introspection_type_name().into_owned();
-            values[i] = Some(Value::String(name));
-            continue;
-        }
-        let field_ctx = ctx.clone();
-        futures.push((
-            i,
-            Box::pin(async move {
-                let ctx_field = field_ctx.with_field(field);
-                root.resolve_field(&ctx_field).await
-            }),
-        ));
-    }
-    // Errors are reported as each field ends, like the stock resolution's,
-    // and the other fields go on.
-    let _: Result<(), Infallible> = drive(futures, |i, result| {
-        values[i] = settle(ctx, result);
-        Ok(())
-    })
-    .await;
+    // A field's value is `None` once its error is reported: async-graphql
+    // leaves the key out. Errors are reported as each field ends, like the
+    // stock resolution's, and the other fields go on.
+    let mut slots: Vec<Slot<FieldFuture<'_>>> = fields
+        .iter()
+        .map(|&field| {
+            if field.node.name.node == "__typename" {
+                let name = root.introspection_type_name().into_owned();
+                return Slot::Done(Some(Value::String(name)));
+            }
+            let future: FieldFuture<'_> = Box::pin(async move {
+                let ctx_field = ctx.with_field(field);
+                settle(ctx, root.resolve_field(&ctx_field).await)
+            });
+            Slot::Waiting(future)
+        })
+        .collect();
+    drive(&mut slots, |_| false).await;
 
     let mut map = IndexMap::with_capacity(fields.len());
-    for (field, value) in fields.iter().zip(values) {
-        if let Some(value) = value {
+    for (field, slot) in fields.iter().zip(slots) {
+        if let Slot::Done(Some(value)) = slot {
             merge(&mut map, field.node.response_key().node.clone(), value);
         }
     }
@@ -129,38 +120,39 @@ pub async fn resolve_eagerly<'a, T: ContainerType + Send + Sync>(
     })
 }
 
-/// Drives `futures` (each tagged with its slot) to their ends and hands each
-/// output to `done`, which may stop everything with an error. Each is
-/// polled once, in order; the ones still pending are then all polled again
-/// on every wake, in order, without a task set. A page's pending futures
-/// wait on the same loader batches, so they wake and end together, and a
-/// wake costs one poll of each future still waiting (at most a page's
-/// hundred).
-async fn drive<F, T, E>(
-    futures: Vec<(usize, F)>,
-    mut done: impl FnMut(usize, T) -> Result<(), E>,
-) -> Result<(), E>
+/// A field's or an item's value, or its future until it ends.
+enum Slot<F: Future> {
+    Waiting(F),
+    Done(F::Output),
+}
+
+/// Drives the waiting slots to their ends, each in its place: each polled
+/// once, in order; the ones still pending are then all polled again on
+/// every wake, in order, without a task set. A page's pending futures wait
+/// on the same loader batches, so they wake and end together, and a wake
+/// costs one poll of each future still waiting (at most a page's hundred).
+/// Stops at the first output `stops` picks and returns it (its slot and
+/// later ones may then still wait); `None` once every slot is done.
+async fn drive<F>(slots: &mut [Slot<F>], stops: impl Fn(&F::Output) -> bool) -> Option<F::Output>
 where
-    F: Future<Output = T> + Unpin,
+    F: Future + Unpin,
 {
-    let mut waiting: Vec<Option<(usize, F)>> = futures.into_iter().map(Some).collect();
     poll_fn(|cx| {
         let mut pending = false;
-        for slot in &mut waiting {
-            let Some((i, future)) = slot else { continue };
+        for slot in slots.iter_mut() {
+            let Slot::Waiting(future) = slot else {
+                continue;
+            };
             match Pin::new(future).poll(cx) {
-                Poll::Ready(output) => {
-                    let i = *i;
-                    *slot = None;
-                    done(i, output)?;
-                }
+                Poll::Ready(output) if stops(&output) => return Poll::Ready(Some(output)),
+                Poll::Ready(output) => *slot = Slot::Done(output),
                 Poll::Pending => pending = true,
             }
         }
         if pending {
             Poll::Pending
         } else {
-            Poll::Ready(Ok(()))
+            Poll::Ready(None)
         }
     })
     .await
@@ -192,7 +184,7 @@ impl<T: OutputType> OutputType for EagerList<T> {
         ctx: &ContextSelectionSet<'_>,
         field: &Positioned<Field>,
     ) -> ServerResult<Value> {
-        let futures = self
+        let mut slots: Vec<Slot<ItemFuture<'_>>> = self
             .0
             .iter()
             .enumerate()
@@ -203,16 +195,22 @@ impl<T: OutputType> OutputType for EagerList<T> {
                         .await
                         .map_err(|e| ctx_item.set_error_path(e))
                 });
-                (i, future)
+                Slot::Waiting(future)
             })
             .collect();
-        let mut values = vec![Value::Null; self.0.len()];
-        drive(futures, |i, result: ServerResult<Value>| {
-            values[i] = result?;
-            Ok::<(), ServerError>(())
-        })
-        .await?;
-        Ok(Value::List(values))
+        if let Some(Err(e)) = drive(&mut slots, Result::is_err).await {
+            return Err(e);
+        }
+        // Every slot is done, and none failed.
+        Ok(Value::List(
+            slots
+                .into_iter()
+                .filter_map(|slot| match slot {
+                    Slot::Done(Ok(value)) => Some(value),
+                    _ => None,
+                })
+                .collect(),
+        ))
     }
 }
 
