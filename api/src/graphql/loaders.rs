@@ -312,8 +312,11 @@ pub fn loader<'a, L: Loader<Uuid>>(
 /// The batching delay is zero, and the fetch task first yields a few
 /// times: each actix worker runs a single-threaded runtime, so by then every
 /// resolver of the level has queued its key, even when tokio's cooperative
-/// budget cut the level's first poll short. The default 1 ms delay added a
-/// timer wait to every level of every query without batching anything more.
+/// budget cut the level's first poll short. A zero delay still waits for the
+/// timer, though: async-graphql starts each batch with a zero-length tokio
+/// sleep, which rounds up to the timer's next millisecond tick. Each loader
+/// level of a request costs up to a millisecond of latency for that reason,
+/// and the claims page therefore reads its relations itself (BENCHMARKS.md).
 pub fn register(
     req: async_graphql::Request,
     db: &DatabaseConnection,
