@@ -131,8 +131,8 @@ enum Slot<F: Future> {
 /// every wake, in order, without a task set. A page's pending futures wait
 /// on the same loader batches, so they wake and end together, and a wake
 /// costs one poll of each future still waiting (at most a page's hundred).
-/// Stops at the first output `stops` picks and returns it (its slot and
-/// later ones may then still wait); `None` once every slot is done.
+/// Stops at the first output `stops` picks and returns it (other slots may
+/// then still wait); `None` once every slot is done.
 async fn drive<F>(slots: &mut [Slot<F>], stops: impl Fn(&F::Output) -> bool) -> Option<F::Output>
 where
     F: Future + Unpin,
