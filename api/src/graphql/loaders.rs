@@ -295,6 +295,19 @@ where
 /// A loader as registered for one request.
 pub type RequestLoader<L> = DataLoader<L, HashMapCache>;
 
+/// `loader` as one request uses it: no batching delay, the fetch spawned
+/// after a few yields, its cache on or off (see [`register`]).
+fn request_loader<K, L>(loader: L, cache: bool) -> RequestLoader<L>
+where
+    K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
+    L: Loader<K>,
+{
+    let l = DataLoader::with_cache(loader, spawn_after_yields, HashMapCache::default())
+        .delay(std::time::Duration::ZERO);
+    l.enable_all_cache(cache);
+    l
+}
+
 /// The loader of type `L` of the current request.
 pub fn loader<'a, L: Loader<Uuid>>(
     ctx: &'a async_graphql::Context<'_>,
@@ -312,11 +325,13 @@ pub fn loader<'a, L: Loader<Uuid>>(
 /// The batching delay is zero, and the fetch task first yields a few
 /// times: each actix worker runs a single-threaded runtime, so by then every
 /// resolver of the level has queued its key, even when tokio's cooperative
-/// budget cut the level's first poll short. A zero delay still waits for the
-/// timer, though: async-graphql starts each batch with a zero-length tokio
-/// sleep, which rounds up to the timer's next millisecond tick. Each loader
-/// level of a request costs up to a millisecond of latency for that reason,
-/// and the claims page therefore reads its relations itself (BENCHMARKS.md).
+/// budget cut the level's first poll short. async-graphql still starts each
+/// batch with a sleep of that zero delay. With its `tokio-timer` feature
+/// that was a tokio sleep, which rounds up to the timer's next millisecond
+/// tick: every loader level of every request waited for a tick
+/// (BENCHMARKS.md). Without the feature (`api/Cargo.toml`) it is async-io's
+/// timer, which is ready at once for a zero delay and never starts its
+/// reactor.
 pub fn register(
     req: async_graphql::Request,
     db: &DatabaseConnection,
@@ -324,12 +339,7 @@ pub fn register(
 ) -> async_graphql::Request {
     macro_rules! with_loaders {
         ($req:expr, $($loader:ident),+) => {
-            $req$(.data({
-                let l = DataLoader::with_cache($loader(db.clone()), spawn_after_yields, HashMapCache::default())
-                    .delay(std::time::Duration::ZERO);
-                l.enable_all_cache(cache);
-                l
-            }))+
+            $req$(.data(request_loader($loader(db.clone()), cache)))+
         };
     }
     with_loaders!(
@@ -349,4 +359,43 @@ pub fn register(
         ChargebacksByOrderLoader,
         CustomerOrdersLoader
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Answers each key with itself.
+    struct Echo;
+
+    impl Loader<u32> for Echo {
+        type Value = u32;
+        type Error = std::convert::Infallible;
+
+        async fn load(&self, keys: &[u32]) -> Result<HashMap<u32, u32>, Self::Error> {
+            Ok(keys.iter().map(|k| (*k, *k)).collect())
+        }
+    }
+
+    /// A batch must not wait for a timer. The runtime here has none, so a
+    /// tokio sleep (async-graphql's `tokio-timer` feature) panics in the
+    /// fetch task and the load never ends; the thread bounds that wait, so
+    /// the test fails instead of hanging.
+    #[test]
+    fn a_batch_starts_without_a_timer() {
+        let (done, answer) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .build()
+                .expect("a runtime without time");
+            let loader = request_loader(Echo, true);
+            let loaded =
+                runtime.block_on(async { tokio::join!(loader.load_one(1), loader.load_one(2)) });
+            let _ = done.send(loaded);
+        });
+        let loaded = answer
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .expect("the batch never ran: it waited for a timer");
+        assert_eq!(loaded, (Ok(Some(1)), Ok(Some(2))));
+    }
 }
