@@ -20,7 +20,8 @@ pub type PageConnection<N> = Eager<ConnectionFields<N>>;
 
 /// The fields of a [`PageConnection`].
 pub struct ConnectionFields<N> {
-    page_info: PageInfo,
+    has_previous: bool,
+    has_next: bool,
     edges: EagerList<Eager<EdgeFields<N>>>,
     total_count: i64,
 }
@@ -46,8 +47,14 @@ impl<N: OutputType> TypeName for EdgeFields<N> {
 #[Object(name_type)]
 impl<N: ContainerType + Send + Sync> ConnectionFields<N> {
     /// Information to aid in pagination.
-    async fn page_info(&self) -> Eager<&PageInfo> {
-        Eager(&self.page_info)
+    async fn page_info(&self) -> Eager<PageInfo> {
+        let cursor = |edge: &Eager<EdgeFields<N>>| edge.0.cursor.clone();
+        Eager(PageInfo {
+            has_previous_page: self.has_previous,
+            has_next_page: self.has_next,
+            start_cursor: self.edges.0.first().map(cursor),
+            end_cursor: self.edges.0.last().map(cursor),
+        })
     }
 
     /// A list of edges.
@@ -98,14 +105,9 @@ where
             })
         })
         .collect();
-    let page_info = PageInfo {
-        has_previous_page: page.has_previous,
-        has_next_page: page.has_next,
-        start_cursor: edges.first().map(|e| e.0.cursor.clone()),
-        end_cursor: edges.last().map(|e| e.0.cursor.clone()),
-    };
     Eager(ConnectionFields {
-        page_info,
+        has_previous: page.has_previous,
+        has_next: page.has_next,
         edges: EagerList(edges),
         total_count: i64::try_from(page.total).unwrap_or(i64::MAX),
     })
