@@ -52,13 +52,6 @@ fn disable_transparent_huge_pages() {
     }
 }
 
-/// True when the kernel will not give this process transparent huge pages.
-#[cfg(target_os = "linux")]
-pub fn transparent_huge_pages_disabled() -> bool {
-    // SAFETY: PR_GET_THP_DISABLE reads a flag of this process.
-    unsafe { libc::prctl(libc::PR_GET_THP_DISABLE, 0, 0, 0, 0) == 1 }
-}
-
 /// The purge delay in effect, in milliseconds.
 pub fn purge_delay_ms() -> i64 {
     // SAFETY: plain getter of a process-wide integer.
@@ -68,6 +61,13 @@ pub fn purge_delay_ms() -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// True when the kernel will not give this process transparent huge pages.
+    #[cfg(target_os = "linux")]
+    fn transparent_huge_pages_disabled() -> bool {
+        // SAFETY: PR_GET_THP_DISABLE reads a flag of this process.
+        unsafe { libc::prctl(libc::PR_GET_THP_DISABLE, 0, 0, 0, 0) == 1 }
+    }
 
     #[test]
     fn the_options_are_where_we_set_them() {
