@@ -32,10 +32,15 @@ pub enum AppError {
     BadUserInput(String),
     InvalidTransition(String),
     Conflict(String),
-    PolicyViolation { rule: &'static str, message: String },
+    PolicyViolation {
+        rule: &'static str,
+        message: String,
+    },
     RefundLimitExceeded(String),
     CustomerRestricted,
     RateLimited,
+    /// A document over the limits of `graphql::limits`.
+    QueryTooComplex(String),
     Internal(Box<dyn std::error::Error + Send + Sync>),
 }
 
@@ -60,6 +65,7 @@ impl AppError {
             | AppError::InvalidTransition(m)
             | AppError::Conflict(m)
             | AppError::RefundLimitExceeded(m)
+            | AppError::QueryTooComplex(m)
             | AppError::PolicyViolation { message: m, .. } => m.clone(),
             AppError::CustomerRestricted => "the customer is restricted from new orders".into(),
             AppError::RateLimited => "too many attempts; try again later".into(),
@@ -88,6 +94,7 @@ impl AppError {
             AppError::RefundLimitExceeded(_) => code::REFUND_LIMIT_EXCEEDED,
             AppError::CustomerRestricted => code::CUSTOMER_RESTRICTED,
             AppError::RateLimited => code::RATE_LIMITED,
+            AppError::QueryTooComplex(_) => code::QUERY_TOO_COMPLEX,
             AppError::Internal(_) => code::INTERNAL_SERVER_ERROR,
         }
     }

@@ -28,8 +28,6 @@ pub struct Metrics {
     // Counted on every statement, off the request's lock: an atomic is enough.
     sql_statements: AtomicU64,
     sql_failures: AtomicU64,
-    documents_cached: AtomicU64,
-    documents_parsed: AtomicU64,
 }
 
 /// Database pool figures sampled when `/metrics` is scraped.
@@ -72,16 +70,6 @@ impl Metrics {
     /// Statements run so far by this process.
     pub fn sql_statements(&self) -> u64 {
         self.sql_statements.load(Ordering::Relaxed)
-    }
-
-    /// Counts how a GraphQL request's document was found.
-    pub fn observe_document(&self, lookup: crate::graphql::documents::Lookup) {
-        use crate::graphql::documents::Lookup;
-        let counter = match lookup {
-            Lookup::Hit => &self.documents_cached,
-            Lookup::Parsed => &self.documents_parsed,
-        };
-        counter.fetch_add(1, Ordering::Relaxed);
     }
 
     pub fn observe_error(&self, code: &str) {
@@ -148,20 +136,6 @@ impl Metrics {
                 "refund_desk_sql_statement_failures_total {}",
                 self.sql_failures.load(Ordering::Relaxed)
             );
-            out.push_str(
-                "# HELP refund_desk_graphql_documents_total GraphQL documents by how they were found: cached (parse cache or persisted query) or parsed.\n",
-            );
-            out.push_str("# TYPE refund_desk_graphql_documents_total counter\n");
-            for (source, counter) in [
-                ("cached", &self.documents_cached),
-                ("parsed", &self.documents_parsed),
-            ] {
-                let _ = writeln!(
-                    out,
-                    "refund_desk_graphql_documents_total{{source=\"{source}\"}} {}",
-                    counter.load(Ordering::Relaxed)
-                );
-            }
             if let Some(pool) = pool {
                 out.push_str("# HELP refund_desk_db_pool_connections Database pool connections.\n");
                 out.push_str("# TYPE refund_desk_db_pool_connections gauge\n");

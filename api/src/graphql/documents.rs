@@ -7,10 +7,12 @@
 //! version 1). A hash the cache does not hold answers `PersistedQueryNotFound`,
 //! the message Apollo clients react to by sending the text with the hash.
 //!
-//! Only callers with a validly signed token read or fill the cache. Anyone
-//! else (in practice `login`) gets their document parsed, and a hash alone is
-//! always "not found" for them: anonymous clients can neither learn which
-//! documents staff ran nor push them out.
+//! Only callers with a validly signed token read or fill the cache, and each
+//! staff member only their own entries: a document is kept under the caller's
+//! id and its hash, so nobody can learn (from a hash-only request, from the
+//! time a request takes, or from `/metrics`) which documents someone else
+//! ran. Anyone else (in practice `login`) gets their document parsed, and a
+//! hash alone is always "not found" for them.
 //!
 //! The cache is per process: another process, or an eviction, costs a parse
 //! or one more round trip for a hash-only request. Memory is bounded by an
@@ -22,6 +24,7 @@ use std::sync::{Arc, Mutex};
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
 use lru::LruCache;
 use sha2::{Digest, Sha256};
+use uuid::Uuid;
 
 use crate::error::AppError;
 
@@ -38,6 +41,8 @@ const NODE_BYTES: usize = 256;
 pub const NOT_FOUND_MESSAGE: &str = "PersistedQueryNotFound";
 
 type Hash = [u8; 32];
+/// The staff member who sent a document, and the document's hash.
+type Key = (Uuid, Hash);
 
 /// What a request's `persistedQuery` extension asks for.
 #[derive(Debug, PartialEq)]
@@ -55,7 +60,7 @@ pub struct DocumentCache {
 }
 
 struct Inner {
-    entries: LruCache<Hash, Arc<Cached>>,
+    entries: LruCache<Key, Arc<Cached>>,
     /// Sum of the entries' `cost`.
     bytes: usize,
     budget: usize,
@@ -101,14 +106,14 @@ impl DocumentCache {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn get(&self, hash: &Hash) -> Option<Arc<Cached>> {
-        self.lock().entries.get(hash).cloned()
+    fn get(&self, key: &Key) -> Option<Arc<Cached>> {
+        self.lock().entries.get(key).cloned()
     }
 
-    fn put(&self, hash: Hash, cached: Cached) {
+    fn put(&self, key: Key, cached: Cached) {
         let mut inner = self.lock();
         let cost = cached.cost;
-        if let Some(old) = inner.entries.put(hash, Arc::new(cached)) {
+        if let Some(old) = inner.entries.put(key, Arc::new(cached)) {
             inner.bytes -= old.cost;
         }
         inner.bytes += cost;
@@ -129,24 +134,23 @@ impl DocumentCache {
         self.len() == 0
     }
 
-    /// Gives the request its parsed document: from the cache when its text
-    /// (or its persisted-query hash) was seen before, else parsed now and
-    /// kept. `trusted` callers (a validly signed token) use the cache; others
-    /// only get their text parsed. A document that does not parse is left
-    /// for execution to report.
+    /// Gives the request its parsed document: from the cache when the same
+    /// caller sent its text (or its persisted-query hash) before, else parsed
+    /// now and kept. Only a `caller` (the staff id of a validly signed token)
+    /// uses the cache; others only get their text parsed. A document that
+    /// does not parse is left for the caller to report.
     pub fn attach(
         &self,
         req: &mut async_graphql::Request,
-        trusted: bool,
+        caller: Option<Uuid>,
     ) -> Result<Lookup, AppError> {
         let persisted = persisted_hash(req)?;
         if req.query.is_empty() {
             let Persisted::Hash(hash) = persisted else {
                 return Err(AppError::bad_input("the request has no query"));
             };
-            let cached = trusted
-                .then(|| self.get(&hash))
-                .flatten()
+            let cached = caller
+                .and_then(|staff| self.get(&(staff, hash)))
                 .ok_or_else(|| AppError::bad_input(NOT_FOUND_MESSAGE))?;
             req.query = cached.text.clone();
             req.set_parsed_query(cached.document.clone());
@@ -160,10 +164,11 @@ impl DocumentCache {
                 ));
             }
         }
-        if !trusted {
+        let Some(staff) = caller else {
             return Ok(Lookup::Parsed);
-        }
-        if let Some(cached) = self.get(&hash) {
+        };
+        let key = (staff, hash);
+        if let Some(cached) = self.get(&key) {
             req.set_parsed_query(cached.document.clone());
             return Ok(Lookup::Hit);
         }
@@ -175,7 +180,7 @@ impl DocumentCache {
                 if cost <= MAX_ENTRY_BYTES {
                     let document = document.clone();
                     self.put(
-                        hash,
+                        key,
                         Cached {
                             text,
                             document,
@@ -275,6 +280,8 @@ mod tests {
     use async_graphql::{Name, Value};
 
     const QUERY: &str = "{ me { id } }";
+    const ADA: Option<Uuid> = Some(Uuid::from_u128(1));
+    const BOB: Option<Uuid> = Some(Uuid::from_u128(2));
 
     fn request(query: &str, extension: Option<Value>) -> async_graphql::Request {
         let mut req = async_graphql::Request::new(query);
@@ -302,9 +309,9 @@ mod tests {
     fn a_repeated_document_is_cloned_not_parsed() {
         let cache = DocumentCache::default();
         let mut first = request(QUERY, None);
-        assert_eq!(cache.attach(&mut first, true).unwrap(), Lookup::Parsed);
+        assert_eq!(cache.attach(&mut first, ADA).unwrap(), Lookup::Parsed);
         let mut second = request(QUERY, None);
-        assert_eq!(cache.attach(&mut second, true).unwrap(), Lookup::Hit);
+        assert_eq!(cache.attach(&mut second, ADA).unwrap(), Lookup::Hit);
         assert_eq!(
             second.parsed_query().unwrap().operations.iter().count(),
             first.parsed_query().unwrap().operations.iter().count()
@@ -318,13 +325,13 @@ mod tests {
         let ext = persisted(Value::from(1), &sha256_hex(QUERY));
         let mut alone = request("", Some(ext.clone()));
         assert_eq!(
-            message(cache.attach(&mut alone, true).unwrap_err()),
+            message(cache.attach(&mut alone, ADA).unwrap_err()),
             NOT_FOUND_MESSAGE
         );
         let mut with_text = request(QUERY, Some(ext.clone()));
-        assert_eq!(cache.attach(&mut with_text, true).unwrap(), Lookup::Parsed);
+        assert_eq!(cache.attach(&mut with_text, ADA).unwrap(), Lookup::Parsed);
         let mut alone = request("", Some(ext));
-        assert_eq!(cache.attach(&mut alone, true).unwrap(), Lookup::Hit);
+        assert_eq!(cache.attach(&mut alone, ADA).unwrap(), Lookup::Hit);
         assert_eq!(alone.query, QUERY);
         assert!(alone.parsed_query().is_ok());
     }
@@ -349,12 +356,12 @@ mod tests {
         ];
         for (ext, expected) in cases {
             let mut req = request(QUERY, Some(ext.clone()));
-            let got = message(cache.attach(&mut req, true).unwrap_err());
+            let got = message(cache.attach(&mut req, ADA).unwrap_err());
             assert!(got.contains(expected), "{ext:?}: {got}");
         }
         assert!(cache.is_empty(), "a refused request must not be kept");
         let mut empty = request("", None);
-        assert!(message(cache.attach(&mut empty, true).unwrap_err()).contains("no query"));
+        assert!(message(cache.attach(&mut empty, ADA).unwrap_err()).contains("no query"));
     }
 
     #[test]
@@ -362,10 +369,10 @@ mod tests {
         let cache = DocumentCache::default();
         let upper = sha256_hex(QUERY).to_uppercase();
         let mut req = request(QUERY, Some(persisted(Value::from(1), &upper)));
-        assert_eq!(cache.attach(&mut req, true).unwrap(), Lookup::Parsed);
+        assert_eq!(cache.attach(&mut req, ADA).unwrap(), Lookup::Parsed);
         let lower = persisted(Value::from(1), &sha256_hex(QUERY));
         assert_eq!(
-            cache.attach(&mut request("", Some(lower)), true).unwrap(),
+            cache.attach(&mut request("", Some(lower)), ADA).unwrap(),
             Lookup::Hit
         );
     }
@@ -374,7 +381,7 @@ mod tests {
     fn a_null_extension_is_no_extension() {
         let cache = DocumentCache::default();
         let mut req = request(QUERY, Some(Value::Null));
-        assert_eq!(cache.attach(&mut req, true).unwrap(), Lookup::Parsed);
+        assert_eq!(cache.attach(&mut req, ADA).unwrap(), Lookup::Parsed);
     }
 
     #[test]
@@ -382,24 +389,24 @@ mod tests {
         let cache = DocumentCache::default();
         let ext = persisted(Value::from(1), &sha256_hex(QUERY));
         let mut anonymous = request(QUERY, Some(ext.clone()));
-        assert_eq!(cache.attach(&mut anonymous, false).unwrap(), Lookup::Parsed);
+        assert_eq!(cache.attach(&mut anonymous, None).unwrap(), Lookup::Parsed);
         assert!(anonymous.parsed_query().is_ok());
         assert!(cache.is_empty());
-        cache.attach(&mut request(QUERY, None), true).unwrap();
+        cache.attach(&mut request(QUERY, None), ADA).unwrap();
         assert_eq!(
             message(
                 cache
-                    .attach(&mut request("", Some(ext.clone())), false)
+                    .attach(&mut request("", Some(ext.clone())), None)
                     .unwrap_err()
             ),
             NOT_FOUND_MESSAGE
         );
         assert_eq!(
-            cache.attach(&mut request(QUERY, None), false).unwrap(),
+            cache.attach(&mut request(QUERY, None), None).unwrap(),
             Lookup::Parsed
         );
         assert_eq!(
-            cache.attach(&mut request("", Some(ext)), true).unwrap(),
+            cache.attach(&mut request("", Some(ext)), ADA).unwrap(),
             Lookup::Hit
         );
     }
@@ -408,14 +415,14 @@ mod tests {
     fn unparsable_and_oversized_documents_are_not_kept() {
         let cache = DocumentCache::default();
         let mut broken = request("{ me { id }", None);
-        assert_eq!(cache.attach(&mut broken, true).unwrap(), Lookup::Parsed);
+        assert_eq!(cache.attach(&mut broken, ADA).unwrap(), Lookup::Parsed);
         // Small text, big tree: two bytes of text per field.
         let fields = MAX_ENTRY_BYTES / NODE_BYTES + 1;
         let mut bushy = request(&format!("{{ {} }}", "a ".repeat(fields)), None);
-        assert_eq!(cache.attach(&mut bushy, true).unwrap(), Lookup::Parsed);
+        assert_eq!(cache.attach(&mut bushy, ADA).unwrap(), Lookup::Parsed);
         let padding = " ".repeat(MAX_ENTRY_BYTES);
         let mut long = request(&format!("{QUERY}{padding}"), None);
-        assert_eq!(cache.attach(&mut long, true).unwrap(), Lookup::Parsed);
+        assert_eq!(cache.attach(&mut long, ADA).unwrap(), Lookup::Parsed);
         assert!(cache.is_empty());
     }
 
@@ -425,16 +432,16 @@ mod tests {
         let cost = |q: &str| q.len() + NODE_BYTES;
         let cache = DocumentCache::with_budget(cost("{ a }") * 2);
         for q in ["{ a }", "{ b }", "{ a }", "{ c }"] {
-            cache.attach(&mut request(q, None), true).unwrap();
+            cache.attach(&mut request(q, None), ADA).unwrap();
         }
         assert_eq!(cache.len(), 2);
         assert_eq!(cache.lock().bytes, cost("{ a }") * 2);
         assert_eq!(
-            cache.attach(&mut request("{ a }", None), true).unwrap(),
+            cache.attach(&mut request("{ a }", None), ADA).unwrap(),
             Lookup::Hit
         );
         assert_eq!(
-            cache.attach(&mut request("{ b }", None), true).unwrap(),
+            cache.attach(&mut request("{ b }", None), ADA).unwrap(),
             Lookup::Parsed
         );
     }
@@ -447,5 +454,30 @@ mod tests {
         );
         // a, its argument and directive, the spread, the inline fragment, b, c, d.
         assert_eq!(nodes(req.parsed_query().unwrap()), 8);
+    }
+
+    #[test]
+    fn staff_members_never_find_each_others_documents() {
+        let cache = DocumentCache::default();
+        let ext = persisted(Value::from(1), &sha256_hex(QUERY));
+        cache.attach(&mut request(QUERY, None), ADA).unwrap();
+        assert_eq!(
+            message(
+                cache
+                    .attach(&mut request("", Some(ext.clone())), BOB)
+                    .unwrap_err()
+            ),
+            NOT_FOUND_MESSAGE
+        );
+        // Bob's own copy is parsed, not cloned from Ada's.
+        assert_eq!(
+            cache.attach(&mut request(QUERY, None), BOB).unwrap(),
+            Lookup::Parsed
+        );
+        assert_eq!(
+            cache.attach(&mut request("", Some(ext)), BOB).unwrap(),
+            Lookup::Hit
+        );
+        assert_eq!(cache.len(), 2);
     }
 }

@@ -1,5 +1,6 @@
 //! The GraphQL schema: one file per area, merged here.
 
+pub mod access;
 pub mod activations;
 pub mod audit;
 pub mod chargebacks;
@@ -22,12 +23,7 @@ pub mod staff;
 
 use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
 
-/// Deepest query accepted (dashboards stay within 10).
-pub const MAX_DEPTH: usize = 16;
-/// Largest static complexity accepted (one per field).
-pub const MAX_COMPLEXITY: usize = 2_000;
-/// Most directives accepted on one field.
-pub const MAX_DIRECTIVES: usize = 10;
+pub use limits::{MAX_COMPLEXITY, MAX_DEPTH, MAX_DIRECTIVES};
 
 #[derive(MergedObject, Default)]
 pub struct Query(
@@ -57,13 +53,15 @@ pub struct Mutation(
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 
 /// The schema with its limits, without runtime data (enough for the SDL).
+/// The HTTP layer enforces the same limits first, in linear time and with
+/// coded errors (`limits.rs`); async-graphql's own stay as a second line.
 /// It registers no extension on purpose (`limits.rs`); one added here would
 /// not see the fields of eagerly resolved objects (`eager.rs`).
 pub fn schema_builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
     Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
-        .limit_recursive_depth(64)
+        .limit_recursive_depth(limits::MAX_NESTING)
         .limit_directives(MAX_DIRECTIVES)
 }
 

@@ -1,10 +1,9 @@
 //! Money on the wire: `Decimal` strings, never floats.
 
-use async_graphql::{
-    InputObject, InputValueError, InputValueResult, Scalar, ScalarType, SimpleObject, Value,
-};
+use async_graphql::{InputObject, InputValueResult, Scalar, ScalarType, SimpleObject, Value};
 
 use super::eager::Eager;
+use super::scalars::invalid;
 use crate::domain::{Currency, Money};
 use crate::error::{AppError, AppResult};
 
@@ -18,7 +17,7 @@ impl ScalarType for Decimal {
     fn parse(value: Value) -> InputValueResult<Self> {
         match value {
             Value::String(s) => Ok(Decimal(s)),
-            other => Err(InputValueError::custom(format!(
+            other => Err(invalid(format!(
                 "Decimal must be a string such as \"12.50\", got {other}"
             ))),
         }
@@ -52,6 +51,15 @@ impl From<Money> for MoneyObject {
 pub fn money(minor: i64, currency: &str) -> AppResult<MoneyObject> {
     let c = Currency::parse(currency).map_err(AppError::internal)?;
     Ok(Money::from_minor(minor, c).into())
+}
+
+/// Builds the output for a sum of amounts, which may be wider than `i64`.
+pub fn money_sum(minor: i128, currency: &str) -> AppResult<MoneyObject> {
+    let c = Currency::parse(currency).map_err(AppError::internal)?;
+    Ok(Eager(MoneyFields {
+        amount: Decimal(crate::domain::money::decimal_string(minor, c)),
+        currency: c.code().to_string(),
+    }))
 }
 
 #[derive(InputObject, Clone, Debug)]

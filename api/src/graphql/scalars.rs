@@ -1,9 +1,22 @@
 //! Scalars of the contract whose wire format we control.
 
 use async_graphql::{InputValueError, InputValueResult, Scalar, ScalarType, Value};
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 
+use crate::error::code;
 use crate::service::truncate_micros;
+
+/// A malformed input value, coded BAD_USER_INPUT where it is raised: input
+/// coercion runs inside execution, where an uncoded error counts as internal
+/// (`http::response`).
+pub fn invalid<T: async_graphql::InputType>(message: impl std::fmt::Display) -> InputValueError<T> {
+    InputValueError::custom(message).with_extension("code", code::BAD_USER_INPUT)
+}
+
+/// The wrong JSON type for `T`, coded like [`invalid`].
+pub fn wrong_type<T: async_graphql::InputType>(value: Value) -> InputValueError<T> {
+    InputValueError::expected_type(value).with_extension("code", code::BAD_USER_INPUT)
+}
 
 /// `DateTime`: RFC 3339 in UTC on output (`2026-11-27T08:00:00Z`); any offset
 /// accepted on input and converted to UTC, kept to the microsecond (what every
@@ -19,15 +32,13 @@ pub const LATEST: i64 = 2_147_483_647;
 impl ScalarType for Timestamp {
     fn parse(value: Value) -> InputValueResult<Self> {
         let Value::String(s) = &value else {
-            return Err(InputValueError::expected_type(value));
+            return Err(wrong_type(value));
         };
         let t = DateTime::parse_from_rfc3339(s)
-            .map_err(|_| {
-                InputValueError::custom("expected an RFC 3339 date-time, e.g. 2026-11-27T08:00:00Z")
-            })?
+            .map_err(|_| invalid("expected an RFC 3339 date-time, e.g. 2026-11-27T08:00:00Z"))?
             .with_timezone(&Utc);
         if !(0..=LATEST).contains(&t.timestamp()) {
-            return Err(InputValueError::custom(
+            return Err(invalid(
                 "date-times must lie between 1970-01-01T00:00:00Z and 2038-01-19T03:14:07Z",
             ));
         }
@@ -36,6 +47,26 @@ impl ScalarType for Timestamp {
 
     fn to_value(&self) -> Value {
         Value::String(self.0.to_rfc3339_opts(SecondsFormat::AutoSi, true))
+    }
+}
+
+/// `NaiveDate` (the contract's `Date`): a calendar date, `YYYY-MM-DD`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Date(pub NaiveDate);
+
+#[Scalar(name = "NaiveDate")]
+impl ScalarType for Date {
+    fn parse(value: Value) -> InputValueResult<Self> {
+        let Value::String(s) = &value else {
+            return Err(wrong_type(value));
+        };
+        NaiveDate::parse_from_str(s, "%Y-%m-%d")
+            .map(Date)
+            .map_err(|_| invalid("expected a date such as 2026-11-27"))
+    }
+
+    fn to_value(&self) -> Value {
+        Value::String(self.0.format("%Y-%m-%d").to_string())
     }
 }
 
@@ -76,5 +107,25 @@ mod tests {
             );
         }
         assert!(Timestamp::parse(Value::String("2038-01-19T03:14:07Z".into())).is_ok());
+    }
+
+    #[test]
+    fn dates_round_trip_and_errors_carry_their_code() {
+        let d = Date::parse(Value::String("2026-02-28".into())).unwrap();
+        assert_eq!(d.to_value(), Value::String("2026-02-28".into()));
+        for bad in [
+            Value::String("2026-02-30".into()),
+            Value::String("28.02.2026".into()),
+            Value::Number(1.into()),
+        ] {
+            let err = Date::parse(bad.clone())
+                .unwrap_err()
+                .into_server_error(Default::default());
+            assert_eq!(
+                err.extensions.unwrap().get("code"),
+                Some(&Value::from("BAD_USER_INPUT")),
+                "{bad}"
+            );
+        }
     }
 }

@@ -1,0 +1,303 @@
+//! `POST /graphql` and `GET /graphql`: a request is read, checked (NUL
+//! characters, the document's limits), given its parsed document, then
+//! authenticated and executed within the request timeout.
+
+use std::time::{Duration, Instant};
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use async_graphql::http::{playground_source, GraphQLPlaygroundConfig};
+use async_graphql::parser::types::OperationType;
+use async_graphql::{ErrorExtensionValues, ServerError};
+use tracing::Instrument;
+
+use super::auth::{authenticate, credentials, Credentials};
+use super::observe::request_id;
+use super::response::{error_response, finish_errors, refusal, write, Media};
+use super::{body, AppState};
+use crate::config::Environment;
+use crate::error::{code, AppError};
+use crate::graphql::context::{ClientAddr, RequestId};
+use crate::graphql::{limits, loaders};
+
+pub async fn post(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    let started = Instant::now();
+    let media = Media::negotiate(&req);
+    let is_json = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .eq_ignore_ascii_case("application/json")
+        })
+        .unwrap_or(false);
+    // Only JSON bodies: a browser form cannot post JSON cross-site without a
+    // CORS preflight, so this also defends against cross-site requests.
+    if !is_json {
+        return error_response(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "the body must be application/json",
+            code::BAD_USER_INPUT,
+        );
+    }
+    let body = match body::read(&req, payload, body::MAX_BODY_BYTES).await {
+        Ok(b) => b,
+        Err(refused) => return refused,
+    };
+    let value: serde_json::Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(_) => {
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                "malformed JSON body",
+                code::BAD_USER_INPUT,
+            )
+        }
+    };
+    if value.is_array() {
+        return error_response(
+            StatusCode::BAD_REQUEST,
+            "batched requests are not supported",
+            code::BAD_USER_INPUT,
+        );
+    }
+    let gql: async_graphql::Request = match serde_json::from_value(value) {
+        Ok(r) => r,
+        Err(_) => {
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                "the body must be a GraphQL request object with a query string",
+                code::BAD_USER_INPUT,
+            )
+        }
+    };
+    handle(&req, gql, &state, media, started, Method::Post).await
+}
+
+pub async fn get(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let started = Instant::now();
+    let wants_html = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"));
+    if wants_html && req.query_string().is_empty() {
+        if state.settings.environment == Environment::Production {
+            return HttpResponse::NotFound().finish();
+        }
+        return HttpResponse::Ok()
+            .content_type("text/html; charset=utf-8")
+            .body(playground_source(GraphQLPlaygroundConfig::new("/graphql")));
+    }
+    let media = Media::negotiate(&req);
+    let gql = match async_graphql::http::parse_query_string(req.query_string()) {
+        Ok(r) => r,
+        Err(_) => {
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                "malformed query string",
+                code::BAD_USER_INPUT,
+            )
+        }
+    };
+    handle(&req, gql, &state, media, started, Method::Get).await
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Method {
+    Get,
+    Post,
+}
+
+/// Everything after the body was read: checks, then execution.
+async fn handle(
+    req: &HttpRequest,
+    mut gql: async_graphql::Request,
+    state: &AppState,
+    media: Media,
+    started: Instant,
+    method: Method,
+) -> HttpResponse {
+    let rid = request_id(req);
+    if holds_nul(&gql) {
+        return error_response(
+            StatusCode::BAD_REQUEST,
+            "text must not contain NUL characters",
+            code::BAD_USER_INPUT,
+        );
+    }
+    let credentials = credentials(req, state);
+    let response = match prepare(&mut gql, state, credentials) {
+        Err(err) => {
+            // A miss is the protocol's first step for every new document,
+            // not a client mistake: it stays out of the error counts.
+            let counted = err.message != crate::graphql::documents::NOT_FOUND_MESSAGE;
+            let response = async_graphql::Response::from_errors(vec![err]);
+            if counted {
+                finish_errors(response, &rid, &state.metrics, None)
+            } else {
+                response
+            }
+        }
+        Ok(Operation::Mutation) if method == Method::Get => {
+            return error_response(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "mutations must be sent with POST",
+                code::BAD_USER_INPUT,
+            )
+        }
+        Ok(operation) => {
+            let cache = operation == Operation::Query;
+            let deadline = started + state.settings.request_timeout;
+            // Execution needs only the parsed document; the text stays here
+            // to place the errors execution raises.
+            let query = std::mem::take(&mut gql.query);
+            let response = execute(req, gql, state, credentials, cache, &rid, deadline).await;
+            finish_errors(response, &rid, &state.metrics, Some(&query))
+        }
+    };
+    write(response, media)
+}
+
+/// What the request would run.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Operation {
+    Query,
+    /// A mutation or subscription: GET refuses those, and their loaders must
+    /// not cache.
+    Mutation,
+}
+
+/// The checks before execution, each linear in the request's size (see
+/// `graphql::limits`): the text's nesting, then the parsed document (from
+/// the caller's cache or parsed now) and its limits. Every refusal carries
+/// its code.
+fn prepare(
+    gql: &mut async_graphql::Request,
+    state: &AppState,
+    credentials: Credentials,
+) -> Result<Operation, ServerError> {
+    let coded = |err: AppError| refusal(&err).errors.remove(0);
+    limits::check_text(&gql.query).map_err(coded)?;
+    state
+        .documents
+        .attach(gql, credentials.signed_by())
+        .map_err(coded)?;
+    let operation_name = gql.operation_name.clone();
+    let doc = gql.parsed_query().map_err(|mut err| {
+        // A syntax error: the parser's message and position are the client's.
+        err.extensions
+            .get_or_insert_with(ErrorExtensionValues::default)
+            .set("code", code::BAD_USER_INPUT);
+        err
+    })?;
+    limits::check_document(doc).map_err(coded)?;
+    let mutation = doc.operations.iter().any(|(name, op)| {
+        let selected = match (&operation_name, name) {
+            (Some(wanted), Some(name)) => wanted == name.as_str(),
+            (None, _) => true,
+            (Some(_), None) => false,
+        };
+        selected && op.node.ty != OperationType::Query
+    });
+    Ok(if mutation {
+        Operation::Mutation
+    } else {
+        Operation::Query
+    })
+}
+
+/// True when the document or any variable holds a NUL character. No field
+/// of the contract can contain one, and PostgreSQL cannot store it in text.
+fn holds_nul(gql: &async_graphql::Request) -> bool {
+    fn in_value(v: &async_graphql::Value) -> bool {
+        use async_graphql::Value;
+        match v {
+            Value::String(s) => s.contains('\0'),
+            Value::Enum(name) => name.as_str().contains('\0'),
+            Value::List(items) => items.iter().any(in_value),
+            Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || in_value(v)),
+            _ => false,
+        }
+    }
+    gql.query.contains('\0')
+        || gql
+            .operation_name
+            .as_deref()
+            .is_some_and(|n| n.contains('\0'))
+        || gql
+            .variables
+            .iter()
+            .any(|(k, v)| k.contains('\0') || in_value(v))
+}
+
+/// Authenticates and executes a checked request; everything from the
+/// request's arrival counts against the timeout. `cache` lets its loaders
+/// keep what they load (queries only).
+async fn execute(
+    req: &HttpRequest,
+    gql: async_graphql::Request,
+    state: &AppState,
+    credentials: Credentials,
+    cache: bool,
+    rid: &RequestId,
+    deadline: Instant,
+) -> async_graphql::Response {
+    let client = ClientAddr(
+        req.peer_addr()
+            .map(|a| a.ip().to_string())
+            .unwrap_or_else(|| "unknown".into()),
+    );
+    let span = tracing::info_span!(
+        "graphql_operation",
+        operation = gql.operation_name.as_deref().unwrap_or("anonymous")
+    );
+    // Dropping the execution on timeout drops any open transaction, which
+    // rolls it back: a timed-out mutation changes nothing.
+    let execution = async {
+        let auth = match authenticate(credentials, state).await {
+            Ok(auth) => auth,
+            Err(err) => return refusal(&err),
+        };
+        let gql = gql.data(auth).data(rid.clone()).data(client);
+        let gql = loaders::register(gql, &state.db, cache);
+        state.schema.execute(gql).await
+    }
+    .instrument(span);
+    match tokio::time::timeout_at(deadline.into(), execution).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::warn!(
+                timeout_secs = state.settings.request_timeout.as_secs_f64(),
+                "request timed out; its transaction was rolled back"
+            );
+            timed_out(rid, state.settings.request_timeout)
+        }
+    }
+}
+
+fn timed_out(rid: &RequestId, after: Duration) -> async_graphql::Response {
+    let mut err = ServerError::new(
+        format!(
+            "the request did not finish within {} s and was cancelled; nothing was changed (request id {})",
+            after.as_secs_f64(),
+            rid.0
+        ),
+        None,
+    );
+    let mut ext = ErrorExtensionValues::default();
+    // INTERNAL_SERVER_ERROR is the contract's code for "not your fault";
+    // `reason` lets a client tell a timeout from other internal errors.
+    ext.set("code", code::INTERNAL_SERVER_ERROR);
+    ext.set("reason", "TIMEOUT");
+    err.extensions = Some(ext);
+    async_graphql::Response::from_errors(vec![err])
+}

@@ -1,0 +1,52 @@
+//! The HTTP layer, one concern per file: the GraphQL endpoint
+//! (`graphql`), who is calling (`auth`), how responses and errors are
+//! written (`response`), request bodies (`body`), health and metrics
+//! (`health`), and the middleware every request passes (`observe`).
+
+mod auth;
+mod body;
+mod graphql;
+mod health;
+mod observe;
+pub mod response;
+
+use actix_web::web;
+use sea_orm::DatabaseConnection;
+use std::sync::Arc;
+
+use crate::auth::jwt::TokenService;
+use crate::config::Settings;
+use crate::graphql::documents::DocumentCache;
+use crate::graphql::AppSchema;
+use crate::metrics::Metrics;
+
+pub(crate) use auth::{authenticate, credentials};
+pub use body::MAX_BODY_BYTES;
+pub use observe::observe;
+
+/// Shared by every worker.
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub schema: AppSchema,
+    pub tokens: Arc<TokenService>,
+    pub metrics: Arc<Metrics>,
+    pub settings: Settings,
+    /// Parsed documents by caller and hash: the parse cache and persisted queries.
+    pub documents: DocumentCache,
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/graphql", web::post().to(graphql::post))
+        .route("/graphql", web::get().to(graphql::get))
+        .route("/healthz", web::get().to(health::healthz))
+        .route("/readyz", web::get().to(health::readyz))
+        .route(
+            "/exports/claims.csv",
+            web::get().to(crate::exports::claims_csv),
+        )
+        .route(
+            "/exports/payouts.csv",
+            web::get().to(crate::exports::payouts_csv),
+        )
+        .route("/metrics", web::get().to(health::metrics));
+}
