@@ -1,6 +1,7 @@
 //! Property tests for every parser of client input: whatever the string,
 //! a typed error or a value, never a panic; and valid values round-trip.
 
+use api::domain::money::MAX_MINOR;
 use api::domain::page::{decode_cursor, encode_cursor, PageRequest};
 use api::domain::{Currency, Email, Money, MoneyError, Phone};
 use api::graphql::money::Decimal;
@@ -53,9 +54,15 @@ proptest! {
     }
 
     #[test]
-    fn minor_units_round_trip(minor in any::<i64>(), cur in prop::sample::select(&["EUR", "JPY", "KWD"][..])) {
+    fn minor_units_round_trip(minor in -MAX_MINOR..=MAX_MINOR, cur in prop::sample::select(&["EUR", "JPY", "KWD"][..])) {
         let m = Money::from_minor(minor, Currency::parse(cur).unwrap());
         prop_assert_eq!(Money::parse(&m.to_decimal_string(), cur).unwrap(), m);
+    }
+
+    #[test]
+    fn amounts_beyond_the_ceiling_are_refused(minor in prop_oneof![(MAX_MINOR + 1)..=i64::MAX, i64::MIN..=(-MAX_MINOR - 1)], cur in prop::sample::select(&["EUR", "JPY", "KWD"][..])) {
+        let m = Money::from_minor(minor, Currency::parse(cur).unwrap());
+        prop_assert_eq!(Money::parse(&m.to_decimal_string(), cur), Err(MoneyError::Overflow));
     }
 
     #[test]

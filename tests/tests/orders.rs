@@ -318,3 +318,76 @@ async fn orders_page_forwards_and_backwards_with_filters() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_look_alike_address_does_not_escape_a_restriction() {
+    on_every_backend(|app| async move {
+        let shop = app.staff(&[Role::Integration]).await;
+        app.create_order(&shop.token, order_input("SO-L1", "r@example.com")).await;
+        use sea_orm::ConnectionTrait;
+        app.db
+            .execute_unprepared("UPDATE customers SET restricted = true, restriction_reason = 'CHARGEBACK_WITHOUT_PRIOR_CONTACT'")
+            .await
+            .unwrap();
+        for (n, email, code) in [
+            (2, "r\u{200B}@example.com", "BAD_USER_INPUT"),
+            (3, "\u{2060}r@example.com", "BAD_USER_INPUT"),
+            (4, "Ｒ@example.com", "CUSTOMER_RESTRICTED"),
+            (5, "r@ＥＸＡＭＰＬＥ.com", "CUSTOMER_RESTRICTED"),
+        ] {
+            let body = app
+                .graphql(CREATE_ORDER, json!({ "i": order_input(&format!("SO-L{n}"), email) }), Some(&shop.token))
+                .await;
+            assert_error(&body, code);
+        }
+        assert_eq!((app.count("orders").await, app.count("customers").await), (1, 1), "{:?}", app.backend);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn amounts_stop_at_ten_to_the_twelve_and_sums_at_the_ceiling_are_exact() {
+    on_every_backend(|app| async move {
+        let shop = app.staff(&[Role::Integration]).await;
+        let finance = app.staff(&[Role::Finance]).await;
+        let ctx = format!("{:?}", app.backend);
+        let jpy = |n: &str, amount: &str| {
+            let mut i = order_input(n, "big@example.com");
+            i["total"] = json!({ "amount": amount, "currency": "JPY" });
+            i
+        };
+        // One minor unit over the ceiling, and the audit's i64::MAX.
+        for amount in ["1000000000001", "9223372036854775807"] {
+            let body = app.graphql(CREATE_ORDER, json!({ "i": jpy("SO-OVER", amount) }), Some(&shop.token)).await;
+            assert_error(&body, "BAD_USER_INPUT");
+        }
+        // Enough orders at the ceiling that a 64-bit sum would be near its end:
+        // 9 of them plus a normal one, and chargebacks past the total.
+        let mut ids = Vec::new();
+        for i in 0..9 {
+            ids.push(app.create_order(&shop.token, jpy(&format!("SO-MAX{i}"), "1000000000000")).await["id"].as_str().unwrap().to_string());
+        }
+        app.create_order(&shop.token, jpy("SO-NORMAL", "500")).await;
+        let report = app
+            .graphql(
+                "{ refundReport(from: \"2026-11-01T00:00:00Z\", to: \"2026-12-01T00:00:00Z\", interval: MONTH, currency: \"JPY\") { totals { ordersPaid revenue { amount } } } }",
+                json!({}),
+                Some(&finance.token),
+            )
+            .await;
+        let totals = &report["data"]["refundReport"]["totals"];
+        assert_eq!(totals["ordersPaid"], 10, "{ctx} {report}");
+        assert_eq!(totals["revenue"]["amount"], "9000000000500", "{ctx} {report}");
+        let record = "mutation($o: ID!, $r: String!){ recordChargeback(input: { orderId: $o, amount: { amount: \"1000000000000\", currency: \"JPY\" }, reasonCode: \"fraud\", providerReference: $r, openedAt: \"2026-11-05T00:00:00Z\" }) { overlapsRefund order { refundable { amount } } } }";
+        for n in 0..3 {
+            let body = app.graphql(record, json!({ "o": ids[0], "r": format!("dp_max_{n}") }), Some(&finance.token)).await;
+            assert!(body["errors"].is_null(), "{ctx} chargeback {n}: {body}");
+            let cb = &body["data"]["recordChargeback"];
+            assert_eq!(cb["order"]["refundable"]["amount"], "0", "{ctx} {body}");
+            // Chargebacks past the total overlap (DESIGN.md: SENT/SETTLED
+            // payouts plus chargebacks exceed the total), computed exactly.
+            assert_eq!(cb["overlapsRefund"], n > 0, "{ctx} {body}");
+        }
+    })
+    .await;
+}

@@ -29,9 +29,14 @@ pub enum MoneyError {
         /// The currency's exponent: the most decimals it allows.
         max: u8,
     },
-    /// Does not fit in `i64` minor units.
+    /// More than [`MAX_MINOR`] minor units either way.
     Overflow,
 }
+
+/// Largest amount accepted from outside, in minor units (10^12: ten billion
+/// euros). Far inside `i64`, so sums of many amounts, checked or widened to
+/// `i128`, never come near overflowing.
+pub const MAX_MINOR: i64 = 1_000_000_000_000;
 
 impl fmt::Display for MoneyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -48,7 +53,10 @@ impl fmt::Display for MoneyError {
             MoneyError::TooManyDecimals { currency, max } => {
                 write!(f, "{currency} amounts allow at most {max} decimal places")
             }
-            MoneyError::Overflow => f.write_str("the amount is too large"),
+            MoneyError::Overflow => write!(
+                f,
+                "the amount is too large: at most {MAX_MINOR} minor units"
+            ),
         }
     }
 }
@@ -88,9 +96,9 @@ impl Money {
                 max: currency.exponent(),
             });
         }
-        // Accumulate the magnitude in i128 and stop as soon as it exceeds
-        // |i64::MIN|, so arbitrarily long digit strings cannot overflow i128.
-        let limit = i128::from(i64::MAX) + 1;
+        // Accumulate the magnitude in i128 and stop as soon as it exceeds the
+        // ceiling, so arbitrarily long digit strings cannot overflow i128.
+        let limit = i128::from(MAX_MINOR);
         let padding = std::iter::repeat_n(b'0', exp - frac.len());
         let mut magnitude: i128 = 0;
         for b in int_part.bytes().chain(frac.bytes()).chain(padding) {
@@ -120,17 +128,9 @@ impl Money {
     }
 
     /// The wire form: exactly `exponent` fractional digits (`12.50`, `-0.05`,
-    /// `7` for JPY). Uses the unsigned magnitude so `i64::MIN` cannot panic.
+    /// `7` for JPY).
     pub fn to_decimal_string(&self) -> String {
-        let sign = if self.minor < 0 { "-" } else { "" };
-        let magnitude = self.minor.unsigned_abs();
-        let width = usize::from(self.currency.exponent());
-        if width == 0 {
-            return format!("{sign}{magnitude}");
-        }
-        let scale = 10u64.pow(u32::from(self.currency.exponent()));
-        let (units, fraction) = (magnitude / scale, magnitude % scale);
-        format!("{sign}{units}.{fraction:0width$}")
+        decimal_string(i128::from(self.minor), self.currency)
     }
 
     /// Sum of two amounts; `None` when the currencies differ or on overflow.
@@ -149,6 +149,21 @@ impl Money {
         }
         op(self.minor, other.minor).map(|minor| Money::from_minor(minor, self.currency))
     }
+}
+
+/// The wire form of any number of minor units, sums included (see
+/// [`Money::to_decimal_string`]). Uses the unsigned magnitude so `i128::MIN`
+/// cannot panic.
+pub fn decimal_string(minor: i128, currency: Currency) -> String {
+    let sign = if minor < 0 { "-" } else { "" };
+    let magnitude = minor.unsigned_abs();
+    let width = usize::from(currency.exponent());
+    if width == 0 {
+        return format!("{sign}{magnitude}");
+    }
+    let scale = 10u128.pow(u32::from(currency.exponent()));
+    let (units, fraction) = (magnitude / scale, magnitude % scale);
+    format!("{sign}{units}.{fraction:0width$}")
 }
 
 /// The pro-rata share `amount × unused ÷ period`, rounded down so the shop
@@ -187,10 +202,10 @@ mod tests {
             (" 7.25\n", "eur", 725),       ("007.10", "EUR", 710),
             ("100", "JPY", 100),           ("-3", "JPY", -3),
             ("1.234", "KWD", 1234),        ("1.2", "KWD", 1200),
-            ("92233720368547758.07", "EUR", i64::MAX),
-            ("-92233720368547758.08", "EUR", i64::MIN),
-            ("9223372036854775807", "JPY", i64::MAX),
-            ("-9223372036854775.808", "KWD", i64::MIN),
+            ("10000000000.00", "EUR", MAX_MINOR),
+            ("-10000000000.00", "EUR", -MAX_MINOR),
+            ("1000000000000", "JPY", MAX_MINOR),
+            ("1000000000.000", "KWD", MAX_MINOR),
         ];
         for (amount, code, minor) in cases {
             let m = Money::parse(amount, code).unwrap();
@@ -220,8 +235,11 @@ mod tests {
             ("1.005", "EUR", too_many("EUR", 2)),  ("1.000", "EUR", too_many("EUR", 2)),
             ("1.5", "JPY", too_many("JPY", 0)),    ("100.0", "JPY", too_many("JPY", 0)),
             ("1.2345", "KWD", too_many("KWD", 3)), ("1", "ABC", unknown()), ("x", "ABC", unknown()),
-            ("92233720368547758.08", "EUR", MoneyError::Overflow),
-            ("-92233720368547758.09", "EUR", MoneyError::Overflow),
+            ("10000000000.01", "EUR", MoneyError::Overflow),
+            ("-10000000000.01", "EUR", MoneyError::Overflow),
+            ("1000000000001", "JPY", MoneyError::Overflow),
+            ("92233720368547758.07", "EUR", MoneyError::Overflow),
+            ("-92233720368547758.08", "EUR", MoneyError::Overflow),
             ("99999999999999999999.99", "EUR", MoneyError::Overflow),
             ("9223372036854775808", "JPY", MoneyError::Overflow),
             (nines.as_str(), "JPY", MoneyError::Overflow),
@@ -246,8 +264,19 @@ mod tests {
         for (minor, code, want) in cases {
             let m = Money::from_minor(minor, cur(code));
             assert_eq!(m.to_decimal_string(), want, "{minor} {code}");
-            assert_eq!(Money::parse(want, code), Ok(m), "{want}");
+            // Stored extremes still print; only amounts within the ceiling
+            // come back in.
+            let back = Money::parse(want, code);
+            if minor.unsigned_abs() <= MAX_MINOR.unsigned_abs() {
+                assert_eq!(back, Ok(m), "{want}");
+            } else {
+                assert_eq!(back, Err(MoneyError::Overflow), "{want}");
+            }
         }
+        // Sums wider than i64 print too.
+        let wide = i128::from(i64::MAX) * 3;
+        assert_eq!(decimal_string(wide, cur("EUR")), "276701161105643274.21");
+        assert_eq!(decimal_string(-wide, cur("JPY")), "-27670116110564327421");
     }
 
     #[test]
@@ -301,7 +330,7 @@ mod tests {
             (MoneyError::Malformed, "the amount must be a plain decimal number such as 12.50"),
             (too_many("EUR", 2), "EUR amounts allow at most 2 decimal places"),
             (too_many("JPY", 0), "JPY amounts cannot have decimal places"),
-            (MoneyError::Overflow, "the amount is too large"),
+            (MoneyError::Overflow, "the amount is too large: at most 1000000000000 minor units"),
         ];
         for (err, want) in cases {
             assert_eq!(err.to_string(), want);

@@ -6,6 +6,7 @@ use async_graphql::{Context, InputObject, Object, Result, ID};
 
 use entity::order;
 
+use super::access::reads;
 use super::activations::Activation;
 use super::chargebacks::Chargeback;
 use super::claims::Claim;
@@ -17,7 +18,7 @@ use super::loaders::{
     load, load_list, ActivationByOrderLoader, ChargebacksByOrderLoader, ClaimsByOrderLoader,
     CustomerLoader, OrderMoneyLoader, PayoutsByOrderLoader,
 };
-use super::money::{money, MoneyInput, MoneyObject};
+use super::money::{money, money_sum, MoneyInput, MoneyObject};
 use super::payouts::Payout;
 use super::scalars::Timestamp;
 use crate::auth::guard::roles;
@@ -27,6 +28,7 @@ use crate::domain::{Devices, Email, Money, Phone, PlanMonths};
 use crate::error::{AppError, AppResult};
 use crate::service::claim_list::Joined;
 use crate::service::orders::{NewOrder, OrderQuery};
+use crate::service::text::exact_filter;
 use crate::service::text::optional_text;
 use crate::service::{self, truncate_micros};
 
@@ -54,6 +56,7 @@ impl Order {
     async fn number(&self) -> &str {
         &self.0.number
     }
+    #[graphql(guard = "reads::<Customer>()")]
     async fn customer(&self, ctx: &Context<'_>) -> Result<Eager<Customer>> {
         let joined = self.1.as_ref().and_then(|j| j.customer.as_ref());
         if let Some(c) = joined.filter(|c| c.id == self.0.customer_id) {
@@ -78,7 +81,7 @@ impl Order {
         let m = load::<OrderMoneyLoader>(ctx, self.0.id)
             .await?
             .unwrap_or_default();
-        Ok(money(m.settled, &self.0.currency)?)
+        Ok(money_sum(m.settled, &self.0.currency)?)
     }
     /// total − payouts not FAILED/CANCELLED − chargebacks OPEN or LOST (never below zero).
     async fn refundable(&self, ctx: &Context<'_>) -> Result<MoneyObject> {
@@ -102,15 +105,19 @@ impl Order {
     async fn paid_at(&self) -> Option<Timestamp> {
         self.0.paid_at.map(Timestamp)
     }
+    #[graphql(guard = "reads::<Claim>()")]
     async fn claims(&self, ctx: &Context<'_>) -> Result<Vec<Claim>> {
         load_list::<ClaimsByOrderLoader, _, _>(ctx, self.0.id, Claim::new).await
     }
+    #[graphql(guard = "reads::<Payout>()")]
     async fn payouts(&self, ctx: &Context<'_>) -> Result<Vec<Payout>> {
         load_list::<PayoutsByOrderLoader, _, _>(ctx, self.0.id, Payout).await
     }
+    #[graphql(guard = "reads::<Chargeback>()")]
     async fn chargebacks(&self, ctx: &Context<'_>) -> Result<Vec<Chargeback>> {
         load_list::<ChargebacksByOrderLoader, _, _>(ctx, self.0.id, Chargeback).await
     }
+    #[graphql(guard = "reads::<Activation>()")]
     async fn activation(&self, ctx: &Context<'_>) -> Result<Option<Eager<Activation>>> {
         let joined = self.1.as_ref().and_then(|j| j.activation.as_ref());
         let found = match joined {
@@ -142,7 +149,7 @@ impl TryFrom<OrderFilter> for OrderQuery {
                 .customer_email
                 .map(|e| Email::parse(&e).map_err(|e| AppError::bad_input(e.to_string())))
                 .transpose()?,
-            number: f.number,
+            number: exact_filter(f.number, "number")?,
             placed_from: f.placed_from.map(|t| t.0),
             placed_to: f.placed_to.map(|t| t.0),
             customer_id: None,
@@ -155,13 +162,13 @@ pub struct OrderQueryRoot;
 
 #[Object]
 impl OrderQueryRoot {
-    #[graphql(guard = "RoleGuard::any(roles::ORDER_READERS)")]
+    #[graphql(guard = "reads::<Order>()")]
     async fn order(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Order>> {
         let id = parse_id(&id)?;
         Ok(service::orders::find(db(ctx), id).await?.map(Order::new))
     }
 
-    #[graphql(guard = "RoleGuard::any(roles::ORDER_READERS)")]
+    #[graphql(guard = "reads::<Order>()")]
     async fn order_by_number(&self, ctx: &Context<'_>, number: String) -> Result<Option<Order>> {
         Ok(service::orders::find_by_number(db(ctx), &number)
             .await?
@@ -169,7 +176,7 @@ impl OrderQueryRoot {
     }
 
     /// Newest first.
-    #[graphql(guard = "RoleGuard::any(roles::ORDER_READERS)")]
+    #[graphql(guard = "reads::<Order>()")]
     async fn orders(
         &self,
         ctx: &Context<'_>,

@@ -2,11 +2,10 @@
 
 use async_graphql::{Context, Enum, Object, Result, SimpleObject};
 
+use super::access::reads;
 use super::context::db;
-use super::money::{money, MoneyObject};
+use super::money::{money_sum, MoneyObject};
 use super::scalars::Timestamp;
-use crate::auth::guard::roles;
-use crate::auth::RoleGuard;
 use crate::domain::enums::{parse_stored, ClaimReason, ClaimStatus};
 use crate::domain::Currency;
 use crate::error::{AppError, AppResult};
@@ -49,11 +48,11 @@ impl ReportBucket {
         Ok(ReportBucket {
             period_start: start.into(),
             orders_paid: f.orders_paid,
-            revenue: money(f.revenue, currency)?,
+            revenue: money_sum(f.revenue, currency)?,
             claims_submitted: f.claims_submitted,
             claims_approved: f.claims_approved,
             claims_rejected: f.claims_rejected,
-            refunded: money(f.refunded, currency)?,
+            refunded: money_sum(f.refunded, currency)?,
             refund_rate,
             chargebacks_opened: f.chargebacks_opened,
             median_hours_to_decision: f.median_hours_to_decision,
@@ -93,7 +92,7 @@ pub struct ReportQuery;
 impl ReportQuery {
     /// Buckets in UTC (weeks start on Monday); each figure counts in the
     /// bucket of its own timestamp (DESIGN.md "Reporting definitions").
-    #[graphql(guard = "RoleGuard::any(roles::REPORTERS)")]
+    #[graphql(guard = "reads::<RefundReport>()")]
     async fn refund_report(
         &self,
         ctx: &Context<'_>,
@@ -128,7 +127,7 @@ impl ReportQuery {
                     Ok(ReasonCount {
                         reason: parse_stored(&reason)?,
                         count,
-                        amount: money(amount, code)?,
+                        amount: money_sum(amount, code)?,
                     })
                 })
                 .collect::<AppResult<_>>()?,

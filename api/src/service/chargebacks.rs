@@ -281,7 +281,8 @@ async fn cancel_excess_pending_payouts(
         .await?
         .remove(&order.id)
         .unwrap_or_default();
-    let mut excess = money.committed_payouts + money.committed_chargebacks - order.total_minor;
+    let mut excess =
+        money.committed_payouts + money.committed_chargebacks - i128::from(order.total_minor);
     if excess <= 0 {
         return Ok(());
     }
@@ -295,7 +296,7 @@ async fn cancel_excess_pending_payouts(
         if excess <= 0 {
             break;
         }
-        excess -= p.amount_minor;
+        excess -= i128::from(p.amount_minor);
         let mut m = p.clone().into_active_model();
         m.status = Set(PayoutStatus::Cancelled.as_str().to_string());
         m.failure_reason = Set(Some("cancelled: a chargeback covers this amount".into()));
@@ -324,7 +325,7 @@ async fn cancel_excess_pending_payouts(
 
 /// SENT/SETTLED payouts plus OPEN/LOST chargebacks exceed the total.
 async fn overlaps_refund<C: ConnectionTrait>(conn: &C, order: &order::Model) -> AppResult<bool> {
-    let paid_out: i64 = payout::Entity::find()
+    let paid_out: i128 = payout::Entity::find()
         .filter(payout::Column::OrderId.eq(order.id))
         .filter(
             payout::Column::Status
@@ -333,13 +334,13 @@ async fn overlaps_refund<C: ConnectionTrait>(conn: &C, order: &order::Model) -> 
         .all(conn)
         .await?
         .iter()
-        .map(|p| p.amount_minor)
+        .map(|p| i128::from(p.amount_minor))
         .sum();
     let money = money_of(conn, &[order.id])
         .await?
         .remove(&order.id)
         .unwrap_or_default();
-    Ok(paid_out + money.committed_chargebacks > order.total_minor)
+    Ok(paid_out + money.committed_chargebacks > i128::from(order.total_minor))
 }
 
 /// OPEN → WON (frees the amount) or LOST (keeps it counted; the order is

@@ -23,7 +23,13 @@ pub async fn facts_for<C: ConnectionTrait>(
         .await?
         .remove(&order.id)
         .unwrap_or_default();
-    let raw_refundable = order.total_minor - money.committed_payouts - money.committed_chargebacks;
+    // Negative when chargebacks overlap settled payouts (it then counts as 0);
+    // the total is at most the amount ceiling, so only that side can leave i64.
+    let raw_refundable = i64::try_from(
+        (i128::from(order.total_minor) - money.committed_payouts - money.committed_chargebacks)
+            .max(i128::from(i64::MIN)),
+    )
+    .unwrap_or(i64::MIN);
     let chargebacks = chargeback::Entity::find()
         .filter(chargeback::Column::OrderId.eq(order.id))
         .filter(chargeback::Column::Status.is_in([

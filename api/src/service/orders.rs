@@ -15,7 +15,7 @@ use entity::{chargeback, customer, order, payout};
 
 use super::db::{begin_write, lock_by_id};
 use super::page::{fetch_page, SortOrder};
-use super::sql::sum_i64;
+use super::sql::{sum_parts, wide};
 use super::{audit, customers, new_id, now, RequestContext};
 use crate::domain::enums::{OrderStatus, PaymentMethod};
 use crate::domain::page::{Page, PageRequest};
@@ -314,24 +314,24 @@ pub async fn list<C: ConnectionTrait>(
     Ok(fetch_page(conn, q, order::Column::Id, SortOrder::NewestFirst, page).await?)
 }
 
-/// Money already spoken for on an order, by kind.
+/// Money already spoken for on an order, by kind. Sums are `i128`: an
+/// order may have any number of chargebacks, each up to the amount ceiling.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct OrderMoney {
     /// SETTLED payouts.
-    pub settled: i64,
+    pub settled: i128,
     /// Payouts not FAILED/CANCELLED.
-    pub committed_payouts: i64,
+    pub committed_payouts: i128,
     /// Chargebacks OPEN or LOST.
-    pub committed_chargebacks: i64,
+    pub committed_chargebacks: i128,
 }
 
 impl OrderMoney {
-    /// total − committed payouts − committed chargebacks, never below zero.
+    /// total − committed payouts − committed chargebacks, never below zero
+    /// (and so never above the total: it always fits in `i64`).
     pub fn refundable(&self, total: i64) -> i64 {
-        total
-            .saturating_sub(self.committed_payouts)
-            .saturating_sub(self.committed_chargebacks)
-            .max(0)
+        let left = i128::from(total) - self.committed_payouts - self.committed_chargebacks;
+        i64::try_from(left.clamp(0, i128::from(total.max(0)))).unwrap_or(0)
     }
 }
 
@@ -341,7 +341,9 @@ struct SumRow {
     /// `P` for payouts, `C` for chargebacks.
     kind: String,
     status: String,
-    amount: i64,
+    /// The sum's two parts (`sql::sum_parts`).
+    high: i64,
+    low: i64,
 }
 
 /// The money figures of many orders in one statement: payout and chargeback
@@ -356,11 +358,13 @@ pub async fn money_of<C: ConnectionTrait>(
         .iter()
         .map(|id| (*id, OrderMoney::default()))
         .collect();
+    let (high, low) = sum_parts(backend, "amount_minor");
     let mut sums = Query::select()
         .column(payout::Column::OrderId)
         .expr_as(Expr::val("P"), "kind")
         .column(payout::Column::Status)
-        .expr_as(sum_i64(backend, payout::Column::AmountMinor), "amount")
+        .expr_as(high.clone(), "high")
+        .expr_as(low.clone(), "low")
         .from(payout::Entity)
         .and_where(payout::Column::OrderId.is_in(order_ids.iter().copied()))
         .group_by_col(payout::Column::OrderId)
@@ -370,7 +374,8 @@ pub async fn money_of<C: ConnectionTrait>(
         .column(chargeback::Column::OrderId)
         .expr_as(Expr::val("C"), "kind")
         .column(chargeback::Column::Status)
-        .expr_as(sum_i64(backend, chargeback::Column::AmountMinor), "amount")
+        .expr_as(high, "high")
+        .expr_as(low, "low")
         .from(chargeback::Entity)
         .and_where(chargeback::Column::OrderId.is_in(order_ids.iter().copied()))
         .group_by_col(chargeback::Column::OrderId)
@@ -382,14 +387,15 @@ pub async fn money_of<C: ConnectionTrait>(
         .await?;
     for row in rows {
         let m = out.entry(row.order_id).or_default();
+        let amount = wide(row.high, row.low);
         match (row.kind.as_str(), row.status.as_str()) {
             ("P", "SETTLED") => {
-                m.settled += row.amount;
-                m.committed_payouts += row.amount;
+                m.settled += amount;
+                m.committed_payouts += amount;
             }
             ("P", "FAILED" | "CANCELLED") => {}
-            ("P", _) => m.committed_payouts += row.amount,
-            ("C", "OPEN" | "LOST") => m.committed_chargebacks += row.amount,
+            ("P", _) => m.committed_payouts += amount,
+            ("C", "OPEN" | "LOST") => m.committed_chargebacks += amount,
             _ => {}
         }
     }

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 use sea_orm::{ConnectionTrait, DbBackend, Statement, Value};
 
-use super::sql::placeholders;
+use super::sql::{placeholders, sum_parts_sql, wide};
 use crate::domain::Currency;
 use crate::error::{AppError, AppResult};
 
@@ -21,15 +21,16 @@ pub enum Interval {
 /// Longest range reported by day (three years).
 pub const MAX_DAY_RANGE_DAYS: i64 = 3 * 366;
 
-/// One bucket's figures.
+/// One bucket's figures. Money sums are `i128`: they add up any number of
+/// amounts (`sql::SPLIT` says how the database sums them without overflow).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Figures {
     pub orders_paid: i64,
-    pub revenue: i64,
+    pub revenue: i128,
     pub claims_submitted: i64,
     pub claims_approved: i64,
     pub claims_rejected: i64,
-    pub refunded: i64,
+    pub refunded: i128,
     pub chargebacks_opened: i64,
     pub payouts_overdue: i64,
     pub median_hours_to_decision: Option<f64>,
@@ -57,7 +58,7 @@ pub struct Report {
     pub totals: Figures,
     pub buckets: Vec<(DateTime<Utc>, Figures)>,
     /// (reason, count, requested amount) of claims submitted in the range.
-    pub by_reason: Vec<(String, i64, i64)>,
+    pub by_reason: Vec<(String, i64, i128)>,
     /// (status, count) of claims submitted in the range.
     pub by_status: Vec<(String, i64)>,
 }
@@ -124,12 +125,13 @@ fn int_type(backend: DbBackend) -> &'static str {
     }
 }
 
-/// Runs a grouped query whose rows are (bucket, a, b); returns them by bucket.
+/// Runs a grouped query whose rows are (bucket `k`, count `a`, and `b` as
+/// the two parts `bh`, `bl` of a sum); returns (bucket, a, b).
 async fn grouped<C: ConnectionTrait>(
     conn: &C,
     sql: &str,
     values: Vec<Value>,
-) -> AppResult<Vec<(String, i64, i64)>> {
+) -> AppResult<Vec<(String, i64, i128)>> {
     let backend = conn.get_database_backend();
     let stmt = Statement::from_sql_and_values(backend, placeholders(backend, sql), values);
     let rows = conn.query_all_raw(stmt).await?;
@@ -138,11 +140,22 @@ async fn grouped<C: ConnectionTrait>(
             Ok((
                 r.try_get::<String>("", "k")?,
                 r.try_get::<i64>("", "a")?,
-                r.try_get::<i64>("", "b")?,
+                wide(r.try_get::<i64>("", "bh")?, r.try_get::<i64>("", "bl")?),
             ))
         })
         .collect::<Result<_, sea_orm::DbErr>>()
         .map_err(AppError::from)
+}
+
+/// The select list of a sum as `grouped` reads it (`bh`, `bl`).
+fn sum_of(backend: DbBackend, column: &str) -> String {
+    let (high, low) = sum_parts_sql(backend, column);
+    format!("{high} AS bh, {low} AS bl")
+}
+
+/// A count as `grouped` reads it in place of a sum.
+fn count_of(int: &str, expr: &str) -> String {
+    format!("CAST(0 AS {int}) AS bh, CAST({expr} AS {int}) AS bl")
 }
 
 /// Builds the report for [from, to) in `currency`.
@@ -171,7 +184,8 @@ pub async fn build<C: ConnectionTrait>(
 
     let mut by_bucket: BTreeMap<String, Figures> = BTreeMap::new();
     let orders = format!(
-        "SELECT {k} AS k, CAST(COUNT(*) AS {int}) AS a, CAST(SUM(total_minor) AS {int}) AS b FROM orders WHERE currency = ? AND {r} GROUP BY {k}",
+        "SELECT {k} AS k, CAST(COUNT(*) AS {int}) AS a, {s} FROM orders WHERE currency = ? AND {r} GROUP BY {k}",
+        s = sum_of(backend, "total_minor"),
         k = b("paid_at"),
         r = range("paid_at")
     );
@@ -181,7 +195,8 @@ pub async fn build<C: ConnectionTrait>(
         f.revenue = s;
     }
     let submitted = format!(
-        "SELECT {k} AS k, CAST(COUNT(*) AS {int}) AS a, CAST(0 AS {int}) AS b FROM refund_claims WHERE currency = ? AND {r} GROUP BY {k}",
+        "SELECT {k} AS k, CAST(COUNT(*) AS {int}) AS a, {z} FROM refund_claims WHERE currency = ? AND {r} GROUP BY {k}",
+        z = count_of(int, "0"),
         k = b("submitted_at"),
         r = range("submitted_at")
     );
@@ -190,18 +205,21 @@ pub async fn build<C: ConnectionTrait>(
     }
     let decided = format!(
         "SELECT {k} AS k, CAST(SUM(CASE WHEN status IN ('APPROVED','REFUNDED') THEN 1 ELSE 0 END) AS {int}) AS a, \
-         CAST(SUM(CASE WHEN status = 'REJECTED' THEN 1 ELSE 0 END) AS {int}) AS b \
+         {rejected} \
          FROM refund_claims WHERE currency = ? AND decided_at IS NOT NULL AND {r} GROUP BY {k}",
+        rejected = count_of(int, "SUM(CASE WHEN status = 'REJECTED' THEN 1 ELSE 0 END)"),
         k = b("decided_at"),
         r = range("decided_at")
     );
     for (k, a, rj) in grouped(conn, &decided, vals()).await? {
         let f = by_bucket.entry(k).or_default();
         f.claims_approved = a;
-        f.claims_rejected = rj;
+        // A count of at most the rows read: it fits.
+        f.claims_rejected = i64::try_from(rj).unwrap_or(i64::MAX);
     }
     let refunded = format!(
-        "SELECT {k} AS k, CAST(COUNT(*) AS {int}) AS a, CAST(SUM(amount_minor) AS {int}) AS b FROM payouts WHERE currency = ? AND status = 'SETTLED' AND {r} GROUP BY {k}",
+        "SELECT {k} AS k, CAST(COUNT(*) AS {int}) AS a, {s} FROM payouts WHERE currency = ? AND status = 'SETTLED' AND {r} GROUP BY {k}",
+        s = sum_of(backend, "amount_minor"),
         k = b("settled_at"),
         r = range("settled_at")
     );
@@ -209,7 +227,8 @@ pub async fn build<C: ConnectionTrait>(
         by_bucket.entry(k).or_default().refunded = s;
     }
     let chargebacks = format!(
-        "SELECT {k} AS k, CAST(COUNT(*) AS {int}) AS a, CAST(0 AS {int}) AS b FROM chargebacks WHERE currency = ? AND {r} GROUP BY {k}",
+        "SELECT {k} AS k, CAST(COUNT(*) AS {int}) AS a, {z} FROM chargebacks WHERE currency = ? AND {r} GROUP BY {k}",
+        z = count_of(int, "0"),
         k = b("opened_at"),
         r = range("opened_at")
     );
@@ -217,8 +236,9 @@ pub async fn build<C: ConnectionTrait>(
         by_bucket.entry(k).or_default().chargebacks_opened = a;
     }
     let overdue = format!(
-        "SELECT {k} AS k, CAST(COUNT(*) AS {int}) AS a, CAST(0 AS {int}) AS b FROM payouts WHERE currency = ? AND {r} \
+        "SELECT {k} AS k, CAST(COUNT(*) AS {int}) AS a, {z} FROM payouts WHERE currency = ? AND {r} \
          AND status IN ('PENDING','SENT') AND expected_latest < ? GROUP BY {k}",
+        z = count_of(int, "0"),
         k = b("initiated_at"),
         r = range("initiated_at")
     );
@@ -252,12 +272,14 @@ pub async fn build<C: ConnectionTrait>(
         .next();
 
     let reasons = format!(
-        "SELECT reason AS k, CAST(COUNT(*) AS {int}) AS a, CAST(SUM(requested_minor) AS {int}) AS b FROM refund_claims WHERE currency = ? AND {r} GROUP BY reason ORDER BY reason",
+        "SELECT reason AS k, CAST(COUNT(*) AS {int}) AS a, {s} FROM refund_claims WHERE currency = ? AND {r} GROUP BY reason ORDER BY reason",
+        s = sum_of(backend, "requested_minor"),
         r = range("submitted_at")
     );
     let by_reason = grouped(conn, &reasons, vals()).await?;
     let statuses = format!(
-        "SELECT status AS k, CAST(COUNT(*) AS {int}) AS a, CAST(0 AS {int}) AS b FROM refund_claims WHERE currency = ? AND {r} GROUP BY status ORDER BY status",
+        "SELECT status AS k, CAST(COUNT(*) AS {int}) AS a, {z} FROM refund_claims WHERE currency = ? AND {r} GROUP BY status ORDER BY status",
+        z = count_of(int, "0"),
         r = range("submitted_at")
     );
     let by_status = grouped(conn, &statuses, vals())

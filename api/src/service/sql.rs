@@ -1,18 +1,40 @@
 //! Small SQL helpers that differ per backend.
 
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, SimpleExpr};
-use sea_orm::{DbBackend, IntoSimpleExpr};
+use sea_orm::sea_query::{Expr, SimpleExpr};
+use sea_orm::DbBackend;
 
-/// `SUM(col)` as a 64-bit integer on every backend (PostgreSQL sums BIGINT
-/// into NUMERIC and MySQL into DECIMAL, which would not decode as i64).
-pub fn sum_i64(backend: DbBackend, col: impl IntoSimpleExpr) -> SimpleExpr {
-    let ty = match backend {
-        DbBackend::MySql => "SIGNED",
-        DbBackend::Postgres => "BIGINT",
-        _ => "INTEGER",
+/// Each amount is summed in two parts: `amount DIV SPLIT` and `amount MOD
+/// SPLIT`. A plain `SUM` of BIGINT overflows differently on each backend
+/// (SQLite raises an error, PostgreSQL's cast back to BIGINT fails, MariaDB's
+/// cast to SIGNED silently clips); the parts grow by at most 10^6 per row,
+/// since amounts are at most 10^12 minor units, so they would need 9·10^12
+/// rows to overflow. [`wide`] joins them in `i128`.
+pub const SPLIT: i64 = 1_000_000;
+
+/// The SQL of the two parts of `SUM(column)` (see [`SPLIT`]), each a 64-bit
+/// integer on every backend: (high, low).
+pub fn sum_parts_sql(backend: DbBackend, column: &str) -> (String, String) {
+    let (div, ty) = match backend {
+        DbBackend::MySql => ("DIV", "SIGNED"),
+        DbBackend::Postgres => ("/", "BIGINT"),
+        _ => ("/", "INTEGER"),
     };
-    // Only used with GROUP BY, where every group has rows: SUM is never NULL.
-    Expr::expr(Func::sum(col.into_simple_expr())).cast_as(Alias::new(ty))
+    (
+        format!("CAST(SUM({column} {div} {SPLIT}) AS {ty})"),
+        format!("CAST(SUM({column} % {SPLIT}) AS {ty})"),
+    )
+}
+
+/// [`sum_parts_sql`] as query-builder expressions.
+pub fn sum_parts(backend: DbBackend, column: &str) -> (SimpleExpr, SimpleExpr) {
+    let (high, low) = sum_parts_sql(backend, column);
+    (Expr::cust(high), Expr::cust(low))
+}
+
+/// Joins the two parts of a sum (truncating division and remainder on every
+/// backend, so negative amounts join back exactly too).
+pub fn wide(high: i64, low: i64) -> i128 {
+    i128::from(high) * i128::from(SPLIT) + i128::from(low)
 }
 
 /// Escapes `%`, `_` and `\` for a LIKE pattern (used with `ESCAPE '\'`).
