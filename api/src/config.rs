@@ -11,6 +11,8 @@ use secrecy::{ExposeSecret, SecretBox, SecretString};
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/refund-desk.sqlite?mode=rwc";
 /// HS256 keys shorter than this are refused (RFC 7518 §3.2).
 pub const MIN_SECRET_BYTES: usize = 32;
+/// The most `CLAIM_BACKDATE_DAYS` may be: ten years, to enter a history.
+pub const MAX_CLAIM_BACKDATE_DAYS: u32 = 3_650;
 
 /// Everything the server needs to run.
 #[derive(Clone, Debug)]
@@ -28,6 +30,8 @@ pub struct Settings {
     pub request_timeout: Duration,
     /// Browser origins allowed to call the API cross-site (none by default).
     pub cors_origins: Vec<String>,
+    /// How far back a claim's `submittedAt` may be set.
+    pub claim_backdating: crate::service::claims::Backdating,
     /// Test-only fault injection; never set from the configuration.
     pub faults: Option<Arc<crate::service::faults::FaultPlan>>,
 }
@@ -103,6 +107,9 @@ pub struct ConfigArgs {
     /// Comma-separated origins, e.g. `https://admin.example.com`.
     #[arg(long, env = "CORS_ALLOWED_ORIGINS", default_value = "", global = true)]
     pub cors_allowed_origins: String,
+    /// How many days back staff may date a claim they enter (`submittedAt`).
+    #[arg(long, env = "CLAIM_BACKDATE_DAYS", default_value_t = 30, global = true)]
+    pub claim_backdate_days: u32,
 }
 
 /// A configuration the server refuses to start with.
@@ -164,8 +171,10 @@ impl ConfigArgs {
             ));
         }
         let cors_origins = parse_origins(&self.cors_allowed_origins)?;
-        if self.database_url.starts_with("sqlite:") {
-            ensure_sqlite_parent_dir(&self.database_url)?;
+        if self.claim_backdate_days > MAX_CLAIM_BACKDATE_DAYS {
+            return Err(ConfigError(format!(
+                "CLAIM_BACKDATE_DAYS must be at most {MAX_CLAIM_BACKDATE_DAYS}"
+            )));
         }
         Ok(Settings {
             database_url: self.database_url,
@@ -182,6 +191,7 @@ impl ConfigArgs {
             credentials_key: Arc::new(credentials_key),
             request_timeout: Duration::from_secs(self.request_timeout_secs),
             cors_origins,
+            claim_backdating: crate::service::claims::Backdating(self.claim_backdate_days),
             faults: None,
         })
     }
@@ -239,8 +249,12 @@ pub fn parse_origins(list: &str) -> Result<Vec<String>, ConfigError> {
         .collect()
 }
 
+/// The folder of the embedded default: the SQLite file and the generated
+/// secrets, readable by their owner only.
+pub const DATA_DIR: &str = "data";
+
 fn data_dir() -> PathBuf {
-    PathBuf::from("data")
+    PathBuf::from(DATA_DIR)
 }
 
 fn load_or_create_secret(path: &Path) -> Result<String, ConfigError> {
@@ -249,13 +263,27 @@ fn load_or_create_secret(path: &Path) -> Result<String, ConfigError> {
         return Ok(existing.trim().to_string());
     }
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(io_err)?;
+        private_dir(dir).map_err(io_err)?;
     }
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     write_private(path, &secret).map_err(io_err)?;
     Ok(secret)
+}
+
+#[cfg(unix)]
+fn private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+}
+
+#[cfg(not(unix))]
+fn private_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)
 }
 
 #[cfg(unix)]
@@ -273,27 +301,6 @@ fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
 #[cfg(not(unix))]
 fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     std::fs::write(path, contents)
-}
-
-/// SQLite creates the file (`mode=rwc`) but not its folder.
-fn ensure_sqlite_parent_dir(url: &str) -> Result<(), ConfigError> {
-    let path = url
-        .trim_start_matches("sqlite://")
-        .trim_start_matches("sqlite:")
-        .split('?')
-        .next()
-        .unwrap_or_default();
-    if path.is_empty() || path == ":memory:" {
-        return Ok(());
-    }
-    if let Some(dir) = Path::new(path)
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-    {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| ConfigError(format!("cannot create {}: {e}", dir.display())))?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -111,7 +111,11 @@ fn build_schema(
     tokens: Arc<TokenService>,
 ) -> AppSchema {
     let cipher = Arc::new(CredentialCipher::new(&settings.credentials_key));
-    let mut builder = schema_builder().data(db).data(tokens).data(cipher);
+    let mut builder = schema_builder()
+        .data(db)
+        .data(tokens)
+        .data(cipher)
+        .data(settings.claim_backdating);
     if let Some(plan) = &settings.faults {
         builder = builder.data(plan.clone());
     }

@@ -127,6 +127,7 @@ fn settings(database_url: String, pool: u32) -> Settings {
         credentials_key: Arc::new(api::config::parse_key(CREDENTIALS_KEY).expect("bench key")),
         request_timeout: Duration::from_secs(60),
         cors_origins: Vec::new(),
+        claim_backdating: Default::default(),
         faults: None,
     }
 }

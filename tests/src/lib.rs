@@ -119,6 +119,9 @@ pub fn settings_for(database_url: String) -> Settings {
         ),
         request_timeout: Duration::from_secs(30),
         cors_origins: Vec::new(),
+        // The fixtures enter claims at fixed dates of 2026; the limit's own
+        // default is tested with `Backdating::default()`.
+        claim_backdating: api::service::claims::Backdating(api::config::MAX_CLAIM_BACKDATE_DAYS),
         faults: None,
     }
 }

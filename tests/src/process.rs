@@ -27,6 +27,7 @@ impl ServerProcess {
             .env("JWT_AUDIENCE", TEST_AUDIENCE)
             .env("CREDENTIALS_KEY", TEST_CREDENTIALS_KEY)
             .env("DB_MAX_CONNECTIONS", "5")
+            .env("CLAIM_BACKDATE_DAYS", "3650")
             .env("LOG_FORMAT", "json")
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())

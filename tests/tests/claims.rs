@@ -584,3 +584,193 @@ async fn publishing_policy_versions_is_validated() {
     })
     .await;
 }
+
+/// An RFC 3339 instant `days` before now (to the second).
+fn days_ago(days: f64) -> String {
+    let t = chrono::Utc::now() - chrono::Duration::seconds((days * 86_400.0) as i64);
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// A server with the shipped limit on backdating (30 days); the harness's
+/// default allows the fixtures' fixed dates of 2026.
+async fn with_default_backdating(backend: tests::Backend) -> TestApp {
+    let mut settings = tests::settings_for(tests::fresh_database(backend).await);
+    settings.claim_backdating = api::service::claims::Backdating::default();
+    TestApp::spawn_with(backend, settings).await
+}
+
+/// A paid order placed `placed` days ago whose access details were sent
+/// `delivered` days ago.
+async fn order_placed(
+    app: &TestApp,
+    token: &str,
+    number: &str,
+    placed: f64,
+    delivered: f64,
+) -> String {
+    let mut input = tests::order_input(number, "backdate@example.com");
+    input["placedAt"] = json!(days_ago(placed));
+    input["paidAt"] = json!(days_ago(placed));
+    let id = app.create_order(token, input).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let body = app
+        .graphql(
+            "mutation($i: RecordActivationInput!){ recordActivation(input: $i) { id } }",
+            json!({ "i": { "orderId": id, "channel": "EMAIL", "destination": "backdate@example.com", "deliveredAt": days_ago(delivered) } }),
+            Some(token),
+        )
+        .await;
+    assert!(body["errors"].is_null(), "{body}");
+    id
+}
+
+#[tokio::test]
+async fn a_backdated_submission_cannot_reach_before_the_order_or_a_month_back() {
+    for backend in tests::backends() {
+        let app = with_default_backdating(backend).await;
+        let c = cast(&app).await;
+        let ctx = format!("{backend:?}");
+        // Delivered 25 days ago: well outside the 7-day window today.
+        let order = order_placed(&app, &c.shop.token, "SO-BACK", 26.0, 25.0).await;
+        for (at, why) in [
+            ("1970-01-01T00:00:00Z".to_string(), "the audit's 1970"),
+            (days_ago(26.5), "before the order was placed"),
+        ] {
+            let before = app.count("refund_claims").await;
+            let body = app
+                .submit_claim(&c.agent.token, claim_input(&order, "NOT_WORKING", &at))
+                .await;
+            assert_error(&body, "BAD_USER_INPUT");
+            assert_eq!(
+                app.count("refund_claims").await,
+                before,
+                "{ctx} {why}: nothing written"
+            );
+        }
+        // An older order: more than 30 days back is refused even after placedAt.
+        let old = order_placed(&app, &c.shop.token, "SO-OLD", 45.0, 44.0).await;
+        let body = app
+            .submit_claim(
+                &c.agent.token,
+                claim_input(&old, "NOT_WORKING", &days_ago(31.0)),
+            )
+            .await;
+        assert_error(&body, "BAD_USER_INPUT");
+        assert!(
+            body["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("30 days"),
+            "{ctx} {body}"
+        );
+
+        // Within the bounds a backdated claim is accepted, and both times are kept.
+        let received = days_ago(24.5);
+        let body = app
+            .submit_claim(
+                &c.agent.token,
+                claim_input(&order, "NOT_WORKING", &received),
+            )
+            .await;
+        let claim = &body["data"]["submitClaim"];
+        assert_eq!(claim["status"], "SUBMITTED", "{ctx} {body}");
+        assert_eq!(
+            claim["eligibility"]["rule"], "DISCRETIONARY_AFTER_ACTIVATION",
+            "{ctx} {body}"
+        );
+        let note = claim["events"][0]["note"].as_str().unwrap_or_default();
+        assert!(
+            note.starts_with("received ") && note.contains(", entered "),
+            "{ctx} {body}"
+        );
+        let id = claim["id"].as_str().unwrap();
+        let admin = app.staff(&[Role::Admin]).await;
+        let audit = app
+            .graphql(
+                "query($id: ID!){ auditLog(filter: { entityId: $id, action: \"claim.submit\" }) { nodes { details } } }",
+                json!({ "id": id }),
+                Some(&admin.token),
+            )
+            .await;
+        let details = &audit["data"]["auditLog"]["nodes"][0]["details"];
+        assert!(
+            details["submittedAt"].is_string() && details["enteredAt"].is_string(),
+            "{ctx} {audit}"
+        );
+        assert!(
+            details["submittedAt"].as_str() < details["enteredAt"].as_str(),
+            "{ctx} {audit}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_dual_approval_threshold_is_the_one_in_force_when_deciding() {
+    on_every_backend(|app| async move {
+        let c = cast(&app).await;
+        let admin = app.staff(&[Role::Admin]).await;
+        let order = app.delivered_order(&c.shop.token, "SO-PIN", "50.00", None).await;
+        // Submitted under version 1 (no threshold) ...
+        let body = app.submit_claim(&c.agent.token, claim_input(&order, "NOT_DELIVERED", "2026-02-04T00:00:00Z")).await;
+        let id = body["data"]["submitClaim"]["id"].as_str().unwrap().to_string();
+        assert_eq!(body["data"]["submitClaim"]["eligibility"]["policyVersion"], 1, "{body}");
+        // ... then a threshold is published, in force from now.
+        let publish = "mutation($i: PublishPolicyInput!){ publishPolicyVersion(input: $i) { version } }";
+        let v2 = json!({ "lastUpdated": "2026-11-29", "refundWindowDays": 7,
+            "excludedReasonsAfterActivation": ["CHANGED_MIND"], "evidenceRequiredReasons": [],
+            "dualApprovalThreshold": { "amount": "20.00", "currency": "EUR" }, "chargebackWithoutContactAction": "SUSPEND",
+            "payoutBusinessDaysMin": 3, "payoutBusinessDaysMax": 10, "text": "Policy v2" });
+        let body = app.graphql(publish, json!({ "i": v2 }), Some(&admin.token)).await;
+        assert_eq!(body["data"]["publishPolicyVersion"]["version"], 2, "{body}");
+        let first = app.approve(&c.manager.token, json!({ "claimId": id })).await;
+        let claim = &first["data"]["approveClaim"];
+        assert_eq!(claim["status"], "AWAITING_SECOND_APPROVAL", "{first}");
+        assert_eq!(claim["eligibility"]["policyVersion"], 1, "the assessment stays pinned");
+        let note = claim["events"].as_array().unwrap().last().unwrap()["note"].as_str().unwrap_or_default().to_string();
+        assert!(note.contains("policy version 2") && note.contains("20.00 EUR"), "{first}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn refunds_split_into_small_claims_still_need_a_second_approver() {
+    on_every_backend(|app| async move {
+        let c = cast(&app).await;
+        let admin = app.staff(&[Role::Admin]).await;
+        let publish = "mutation($i: PublishPolicyInput!){ publishPolicyVersion(input: $i) { version } }";
+        let v2 = json!({ "lastUpdated": "2026-01-01", "effectiveFrom": "2026-01-01T00:00:00Z", "refundWindowDays": 7,
+            "excludedReasonsAfterActivation": [], "evidenceRequiredReasons": [],
+            "dualApprovalThreshold": { "amount": "1000", "currency": "JPY" }, "chargebackWithoutContactAction": "SUSPEND",
+            "payoutBusinessDaysMin": 3, "payoutBusinessDaysMax": 10, "text": "Policy v2" });
+        assert!(app.graphql(publish, json!({ "i": v2 }), Some(&admin.token)).await["errors"].is_null());
+        let mut input = tests::order_input("SO-SPLIT", "split@example.com");
+        input["total"] = json!({ "amount": "5000", "currency": "JPY" });
+        let order = app.create_order(&c.shop.token, input).await["id"].as_str().unwrap().to_string();
+        let small = json!({ "amount": "999", "currency": "JPY" });
+        let submit = |n: usize| {
+            let mut i = claim_input(&order, "NOT_DELIVERED", "2026-11-02T00:00:00Z");
+            i["requestedAmount"] = small.clone();
+            i["description"] = json!(format!("part {n}"));
+            i
+        };
+        // The first 999 JPY is below the threshold on its own.
+        let body = app.submit_claim(&c.agent.token, submit(1)).await;
+        let id = body["data"]["submitClaim"]["id"].as_str().unwrap().to_string();
+        let body = app.approve(&c.manager.token, json!({ "claimId": id, "amount": small })).await;
+        assert_eq!(body["data"]["approveClaim"]["status"], "APPROVED", "{body}");
+        // The second brings the order's approved total to 1998 JPY.
+        let body = app.submit_claim(&c.agent.token, submit(2)).await;
+        let id = body["data"]["submitClaim"]["id"].as_str().unwrap().to_string();
+        let body = app.approve(&c.manager.token, json!({ "claimId": id, "amount": small })).await;
+        let claim = &body["data"]["approveClaim"];
+        assert_eq!(claim["status"], "AWAITING_SECOND_APPROVAL", "{body}");
+        let note = claim["events"].as_array().unwrap().last().unwrap()["note"].as_str().unwrap_or_default().to_string();
+        assert!(note.contains("1998 JPY") && note.contains("999 JPY approved before"), "{note}");
+        // The same manager cannot complete it.
+        let again = app.approve(&c.manager.token, json!({ "claimId": id, "amount": small })).await;
+        assert_error(&again, "FORBIDDEN");
+    })
+    .await;
+}

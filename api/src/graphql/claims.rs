@@ -6,6 +6,7 @@ use async_graphql::{Context, Enum, InputObject, Object, Result, ID};
 
 use entity::{claim_event, claim_evidence, refund_claim};
 
+use super::access::reads;
 use super::connection::{connection_from, PageConnection};
 use super::context::{db, page_request, parse_id, request_context};
 use super::customers::Customer;
@@ -32,7 +33,7 @@ use crate::error::{AppError, AppResult};
 use crate::service::approval::{self, Approval};
 use crate::service::claim_list::{self, ClaimOrder, ClaimQuery, ClaimRow, Joined};
 use crate::service::claims::{self, NewClaim, NewEvidence};
-use crate::service::text::{optional_note, optional_text, MAX_TEXT};
+use crate::service::text::{exact_filter, optional_note, optional_text, MAX_TEXT};
 
 /// A refund claim (`RefundClaim` in the schema). A claims page row also
 /// carries what its statement read beside the claim (see `row_shape`); its
@@ -59,6 +60,7 @@ impl Claim {
     async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
+    #[graphql(guard = "reads::<Order>()")]
     async fn order(&self, ctx: &Context<'_>) -> Result<Eager<Order>> {
         if let Some(j) = self.joined() {
             if let Some(order) = j.order.as_ref().filter(|o| o.id == self.0.order_id) {
@@ -70,6 +72,7 @@ impl Claim {
             .map(|o| Eager(Order::new(o)))
             .ok_or_else(|| AppError::internal("claim without order").into())
     }
+    #[graphql(guard = "reads::<Customer>()")]
     async fn customer(&self, ctx: &Context<'_>) -> Result<Customer> {
         let joined = self.joined().and_then(|j| j.customer.as_ref());
         if let Some(c) = joined.filter(|c| c.id == self.0.customer_id) {
@@ -103,6 +106,7 @@ impl Claim {
             .transpose()?)
     }
     /// Taken at submission, under the policy version then in force.
+    #[graphql(guard = "reads::<EligibilityAssessment>()")]
     async fn eligibility(&self) -> Result<Eager<EligibilityAssessment>> {
         Ok(Eager(EligibilityAssessment {
             outcome: parse_stored(&self.0.eligibility_outcome)?,
@@ -113,13 +117,16 @@ impl Claim {
             policy_version: self.0.policy_version,
         }))
     }
+    #[graphql(guard = "reads::<Evidence>()")]
     async fn evidence(&self, ctx: &Context<'_>) -> Result<Vec<Evidence>> {
         load_list::<EvidenceByClaimLoader, _, _>(ctx, self.0.id, Evidence).await
     }
     /// Oldest first.
+    #[graphql(guard = "reads::<ClaimEvent>()")]
     async fn events(&self, ctx: &Context<'_>) -> Result<Vec<ClaimEvent>> {
         load_list::<EventsByClaimLoader, _, _>(ctx, self.0.id, ClaimEvent).await
     }
+    #[graphql(guard = "reads::<Payout>()")]
     async fn payouts(&self, ctx: &Context<'_>) -> Result<EagerList<Eager<Payout>>> {
         if let Some(read) = self.joined().and_then(|j| j.payouts.as_ref()) {
             return Ok(EagerList(
@@ -130,6 +137,7 @@ impl Claim {
             .await
             .map(EagerList)
     }
+    #[graphql(guard = "reads::<Staff>()")]
     async fn assignee(&self, ctx: &Context<'_>) -> Result<Option<Eager<Staff>>> {
         let staff = match self.joined().and_then(|j| j.assignee.as_ref()) {
             Some(read) if read.as_ref().map(|s| s.id) == self.0.assignee_id => {
@@ -139,12 +147,14 @@ impl Claim {
         };
         Ok(staff.map(Eager))
     }
+    #[graphql(guard = "reads::<Staff>()")]
     async fn submitted_by(&self, ctx: &Context<'_>) -> Result<Option<Staff>> {
         load_staff(ctx, self.0.submitted_by).await
     }
     async fn submitted_at(&self) -> Timestamp {
         self.0.submitted_at.into()
     }
+    #[graphql(guard = "reads::<Staff>()")]
     async fn decided_by(&self, ctx: &Context<'_>) -> Result<Option<Staff>> {
         load_staff(ctx, self.0.decided_by).await
     }
@@ -187,6 +197,7 @@ impl Evidence {
     async fn text(&self) -> Option<&str> {
         self.0.text.as_deref()
     }
+    #[graphql(guard = "reads::<Staff>()")]
     async fn added_by(&self, ctx: &Context<'_>) -> Result<Option<Staff>> {
         load_staff(ctx, self.0.added_by).await
     }
@@ -207,6 +218,7 @@ impl ClaimEvent {
     async fn kind(&self) -> &str {
         &self.0.kind
     }
+    #[graphql(guard = "reads::<Staff>()")]
     async fn actor(&self, ctx: &Context<'_>) -> Result<Option<Staff>> {
         load_staff(ctx, self.0.actor_id).await
     }
@@ -244,7 +256,7 @@ impl TryFrom<ClaimFilter> for ClaimQuery {
                 .customer_email
                 .map(|e| Email::parse(&e).map_err(|e| AppError::bad_input(e.to_string())))
                 .transpose()?,
-            order_number: f.order_number,
+            order_number: exact_filter(f.order_number, "orderNumber")?,
             assignee_id: f.assignee_id.as_ref().map(parse_id).transpose()?,
         })
     }
@@ -274,13 +286,13 @@ pub struct ClaimQueryRoot;
 
 #[Object]
 impl ClaimQueryRoot {
-    #[graphql(guard = "RoleGuard::any(roles::CLAIM_READERS)")]
+    #[graphql(guard = "reads::<Claim>()")]
     async fn claim(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Claim>> {
         let id = parse_id(&id)?;
         Ok(claims::find(db(ctx), id).await?.map(Claim::new))
     }
 
-    #[graphql(guard = "RoleGuard::any(roles::CLAIM_READERS)")]
+    #[graphql(guard = "reads::<Claim>()")]
     #[allow(clippy::too_many_arguments)]
     async fn claims(
         &self,
@@ -315,7 +327,8 @@ pub struct SubmitClaimInput {
     channel: ContactChannel,
     /// Default: the order's refundable amount.
     requested_amount: Option<MoneyInput>,
-    /// Default: now; lets staff enter a claim received earlier (not in the future).
+    /// Default: now; lets staff enter a claim received earlier: not in the
+    /// future, not before the order was placed, at most 30 days back.
     submitted_at: Option<Timestamp>,
 }
 
@@ -361,8 +374,12 @@ impl ClaimMutation {
             requested: input.requested_amount.map(Money::try_from).transpose()?,
             submitted_at: input.submitted_at.map(|t| t.0),
         };
+        let backdating = ctx
+            .data::<claims::Backdating>()
+            .copied()
+            .unwrap_or_default();
         Ok(Claim::new(
-            claims::submit(db(ctx), &request_context(ctx), new).await?,
+            claims::submit(db(ctx), &request_context(ctx), new, backdating).await?,
         ))
     }
 

@@ -3,7 +3,7 @@
 
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel,
-    PaginatorTrait, QueryFilter,
+    PaginatorTrait, QueryFilter, QuerySelect,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -194,9 +194,17 @@ pub async fn approve(
         return Err(AppError::Forbidden);
     }
 
+    // The claim's own version decides its payout window; the four-eyes
+    // threshold is an internal control, always that of the version in force
+    // now, and it applies to everything approved on the order, so a refund
+    // split into small claims still needs a second approver.
     let rules = policy::rules_of(&policy::by_version(&txn, current.policy_version).await?)?;
+    let in_force = policy::rules_of(&policy::in_force_at(&txn, now()).await?)?;
     let currency = crate::domain::Currency::parse(&order.currency).map_err(AppError::internal)?;
-    let needs_second = !second && rules.needs_second_approval(Money::from_minor(amount, currency));
+    let approved_before = approved_total(&txn, order.id, current.id).await?;
+    let approved_with_this = approved_before.saturating_add(amount);
+    let needs_second =
+        !second && in_force.needs_second_approval(Money::from_minor(approved_with_this, currency));
     let action = if second {
         ClaimAction::SecondApprove
     } else {
@@ -217,9 +225,16 @@ pub async fn approve(
     }
     let mut details =
         json!({ "amount": amount, "currency": order.currency, "override": override_reason });
+    let mut event_note = note.clone();
     let event = if to == ClaimStatus::AwaitingSecondApproval {
         model.first_approver_id = Set(Some(approver));
         model.first_approved_minor = Set(Some(amount));
+        let why = second_approval_reason(&in_force, approved_before, amount, currency);
+        details["secondApprovalReason"] = json!(why);
+        event_note = Some(match note.as_deref() {
+            Some(n) => format!("{why}\n{n}"),
+            None => why,
+        });
         "first_approval"
     } else {
         model.approved_minor = Set(Some(amount));
@@ -252,11 +267,67 @@ pub async fn approve(
     }
     let change = Change {
         event,
-        note,
+        note: event_note,
         audit_action: "claim.approve",
         details,
     };
     save(txn, ctx, &current, model, change).await
+}
+
+/// What the order's other claims had approved (APPROVED or REFUNDED) before
+/// this one, in minor units. Amounts are at most 10^12 and an order has at
+/// most its total approved, so the sum fits; it is still added checked.
+async fn approved_total(
+    txn: &sea_orm::DatabaseTransaction,
+    order_id: Uuid,
+    claim_id: Uuid,
+) -> AppResult<i64> {
+    let amounts: Vec<Option<i64>> = refund_claim::Entity::find()
+        .select_only()
+        .column(refund_claim::Column::ApprovedMinor)
+        .filter(refund_claim::Column::OrderId.eq(order_id))
+        .filter(refund_claim::Column::Id.ne(claim_id))
+        .filter(refund_claim::Column::Status.is_in([
+            ClaimStatus::Approved.as_str(),
+            ClaimStatus::Refunded.as_str(),
+        ]))
+        .into_tuple()
+        .all(txn)
+        .await?;
+    amounts
+        .into_iter()
+        .flatten()
+        .try_fold(0i64, i64::checked_add)
+        .ok_or_else(|| AppError::internal("approved total overflows"))
+}
+
+/// The explanation a first approver gets for why a second one is needed.
+fn second_approval_reason(
+    in_force: &crate::domain::policy::PolicyRules,
+    approved_before: i64,
+    amount: i64,
+    currency: crate::domain::Currency,
+) -> String {
+    let show = |minor: i64| Money::from_minor(minor, currency).to_decimal_string();
+    let threshold = in_force
+        .dual_approval_threshold
+        .map(|t| t.to_decimal_string())
+        .unwrap_or_default();
+    let code = currency.code();
+    if approved_before > 0 {
+        format!(
+            "needs a second approver: with this approval the order's approved refunds reach {} {code} ({} {code} approved before), at or above the dual-approval threshold of {threshold} {code} (policy version {})",
+            show(approved_before.saturating_add(amount)),
+            show(approved_before),
+            in_force.version
+        )
+    } else {
+        format!(
+            "needs a second approver: {} {code} is at or above the dual-approval threshold of {threshold} {code} (policy version {})",
+            show(amount),
+            in_force.version
+        )
+    }
 }
 
 /// The stored rule code as a static string (for `extensions.rule`).

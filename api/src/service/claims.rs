@@ -111,6 +111,17 @@ pub async fn save(
     Ok(saved)
 }
 
+/// How many days back `submittedAt` may be set, to enter a request received
+/// earlier (DESIGN.md, claim lifecycle: 30; `CLAIM_BACKDATE_DAYS`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Backdating(pub u32);
+
+impl Default for Backdating {
+    fn default() -> Self {
+        Backdating(30)
+    }
+}
+
 /// A validated claim submission.
 pub struct NewClaim {
     pub order_id: Uuid,
@@ -128,6 +139,7 @@ pub async fn submit(
     db: &DatabaseConnection,
     ctx: &RequestContext,
     new: NewClaim,
+    backdating: Backdating,
 ) -> AppResult<refund_claim::Model> {
     let description = required_text(&new.description, "description")?;
     // Malformed amounts are refused before the order's state is read.
@@ -136,10 +148,22 @@ pub async fn submit(
             "requestedAmount must be greater than zero",
         ));
     }
-    let submitted_at = new.submitted_at.unwrap_or_else(now);
+    let entered_at = now();
+    let submitted_at = new.submitted_at.unwrap_or(entered_at);
     not_in_future(submitted_at, "submittedAt")?;
+    if submitted_at < entered_at - chrono::Duration::days(i64::from(backdating.0)) {
+        return Err(AppError::bad_input(format!(
+            "submittedAt may lie at most {} days in the past",
+            backdating.0
+        )));
+    }
     let txn = begin_write(db).await?;
     let order = orders::lock(&txn, new.order_id).await?;
+    if submitted_at < order.placed_at {
+        return Err(AppError::bad_input(
+            "submittedAt must not lie before the order was placed",
+        ));
+    }
     let open = refund_claim::Entity::find()
         .filter(refund_claim::Column::OpenOrderId.eq(order.id))
         .one(&txn)
@@ -172,7 +196,7 @@ pub async fn submit(
         )));
     }
     let id = new_id();
-    let at = now();
+    let at = entered_at;
     let model = refund_claim::ActiveModel {
         id: Set(id),
         order_id: Set(order.id),
@@ -215,16 +239,23 @@ pub async fn submit(
             e.into()
         });
     }
-    record_event(&txn, id, "submitted", ctx.actor, None).await?;
-    audit::record(
-        &txn,
-        ctx,
-        "claim.submit",
-        "claim",
-        id,
-        json!({ "orderId": order.id, "reason": new.reason.as_str(), "requested": requested, "eligibility": assessment.outcome.as_str(), "rule": assessment.rule.as_str() }),
-    )
-    .await?;
+    // A request received earlier and entered now keeps both times, so the
+    // backdating can be reviewed.
+    let backdated = submitted_at < entered_at;
+    let note = backdated.then(|| {
+        format!(
+            "received {}, entered {}",
+            submitted_at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+            entered_at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+        )
+    });
+    record_event(&txn, id, "submitted", ctx.actor, note).await?;
+    let mut details = json!({ "orderId": order.id, "reason": new.reason.as_str(), "requested": requested, "eligibility": assessment.outcome.as_str(), "rule": assessment.rule.as_str(), "policyVersion": assessment.policy_version });
+    if backdated {
+        details["submittedAt"] = json!(submitted_at);
+        details["enteredAt"] = json!(entered_at);
+    }
+    audit::record(&txn, ctx, "claim.submit", "claim", id, details).await?;
     let created = lock(&txn, id).await?;
     txn.commit().await?;
     Ok(created)
