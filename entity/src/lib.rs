@@ -9,6 +9,7 @@ pub mod customer;
 pub mod customer_contact;
 pub mod idempotency_key;
 pub mod login_attempt;
+pub mod login_throttle;
 pub mod order;
 pub mod payout;
 pub mod policy_version;
@@ -25,6 +26,7 @@ pub mod prelude {
     pub use super::customer_contact::Entity as CustomerContact;
     pub use super::idempotency_key::Entity as IdempotencyKey;
     pub use super::login_attempt::Entity as LoginAttempt;
+    pub use super::login_throttle::Entity as LoginThrottle;
     pub use super::order::Entity as Order;
     pub use super::payout::Entity as Payout;
     pub use super::policy_version::Entity as PolicyVersion;

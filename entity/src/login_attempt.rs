@@ -3,7 +3,8 @@
 use sea_orm::entity::prelude::*;
 use serde::{Deserialize, Serialize};
 
-/// A login attempt (for throttling).
+/// A login attempt whose password was checked: the history a security
+/// review reads. Throttling counts in `login_throttles`, before the check.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
 #[sea_orm(table_name = "login_attempts")]
 pub struct Model {

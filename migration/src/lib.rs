@@ -8,6 +8,7 @@ mod m20261127_000004_create_refund_claims_evidence_and_events;
 mod m20261127_000005_create_payouts_and_chargebacks;
 mod m20261127_000006_create_audit_log_idempotency_keys_and_login_attempts;
 mod m20261127_000007_index_claim_sort_orders;
+mod m20261129_000008_create_login_throttles;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
                 m20261127_000006_create_audit_log_idempotency_keys_and_login_attempts::Migration,
             ),
             Box::new(m20261127_000007_index_claim_sort_orders::Migration),
+            Box::new(m20261129_000008_create_login_throttles::Migration),
         ]
     }
 }

@@ -316,3 +316,135 @@ async fn a_login_upgrades_a_hash_made_with_older_parameters() {
     })
     .await;
 }
+
+/// Fires `n` logins at once, alternating between two servers; returns the
+/// error codes (None for a success).
+async fn burst(
+    servers: [&TestApp; 2],
+    n: usize,
+    login: impl Fn(usize) -> (String, String),
+) -> Vec<Option<String>> {
+    let mut calls = Vec::new();
+    for i in 0..n {
+        let server = servers[i % 2];
+        let (client, url) = (server.client.clone(), server.url("/graphql"));
+        let (email, password) = login(i);
+        calls.push(tokio::spawn(async move {
+            let body: Value = client
+                .post(url)
+                .json(&json!({ "query": LOGIN, "variables": { "e": email, "p": password } }))
+                .send()
+                .await
+                .expect("sent")
+                .json()
+                .await
+                .expect("JSON");
+            tests::error_code(&body).map(str::to_string)
+        }));
+    }
+    let mut out = Vec::new();
+    for call in calls {
+        out.push(call.await.unwrap());
+    }
+    out
+}
+
+/// Wrong passwords checked (for `email`): every checked attempt is
+/// recorded; a throttled one never reaches the hash.
+async fn checks(app: &TestApp, email: Option<&str>) -> i64 {
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+    let mut q = entity::login_attempt::Entity::find()
+        .filter(entity::login_attempt::Column::Succeeded.eq(false));
+    if let Some(e) = email {
+        q = q.filter(entity::login_attempt::Column::Email.eq(e));
+    }
+    q.count(&app.db).await.unwrap() as i64
+}
+
+#[tokio::test]
+async fn a_parallel_burst_gets_no_more_password_checks_than_the_limit() {
+    on_every_backend(|app| async move {
+        let sibling = app.sibling().await;
+        let victim = app.staff(&[Role::Admin]).await;
+        let checked_before = checks(&app, None).await;
+        // 100 wrong passwords at once over two servers, then the right one.
+        let codes = burst([&app, &sibling], 100, |_| {
+            (victim.email.clone(), "wrong password".into())
+        })
+        .await;
+        let checked = checks(&app, Some(&victim.email)).await;
+        assert!(
+            checked <= 5,
+            "{:?}: {checked} passwords checked for one email",
+            app.backend
+        );
+        let limited = codes
+            .iter()
+            .filter(|c| c.as_deref() == Some("RATE_LIMITED"))
+            .count();
+        assert_eq!(
+            limited as i64,
+            100 - checked,
+            "{:?}: {codes:?}",
+            app.backend
+        );
+        assert!(
+            codes.iter().all(|c| c.is_some()),
+            "{:?}: a wrong password got in",
+            app.backend
+        );
+        let right = app
+            .graphql(LOGIN, json!({ "e": victim.email, "p": PASSWORD }), None)
+            .await;
+        assert_error(&right, "RATE_LIMITED");
+
+        // Spraying: 100 different emails at once from one address.
+        let before = checks(&app, None).await;
+        burst([&app, &sibling], 100, |i| {
+            (format!("nobody{i}@spray.test"), "guess".into())
+        })
+        .await;
+        let sprayed = checks(&app, None).await - before;
+        assert!(
+            sprayed <= 30,
+            "{:?}: {sprayed} passwords checked from one address",
+            app.backend
+        );
+        assert!(before > checked_before, "the first burst was recorded");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn logout_revokes_the_callers_tokens_on_every_server() {
+    on_every_backend(|app| async move {
+        let sibling = app.sibling().await;
+        let staff = app.staff(&[Role::Finance]).await;
+        let second = app.login(&staff.email, PASSWORD).await;
+        let other = app.staff(&[Role::Finance]).await;
+        let body = app.graphql("mutation { logout }", json!({}), Some(&staff.token)).await;
+        assert_eq!(body["data"]["logout"], true, "{body}");
+        for token in [&staff.token, &second] {
+            for server in [&app, &sibling] {
+                assert_error(&server.graphql(ME, json!({}), Some(token)).await, "UNAUTHENTICATED");
+            }
+        }
+        // Only the caller's own tokens.
+        let me = sibling.graphql(ME, json!({}), Some(&other.token)).await;
+        assert_eq!(me["data"]["me"]["email"], other.email.as_str(), "{me}");
+        assert_error(&app.graphql("mutation { logout }", json!({}), None).await, "UNAUTHENTICATED");
+        // A fresh login works, and the logout is in the audit log.
+        let fresh = app.login(&staff.email, PASSWORD).await;
+        let admin = app.staff(&[Role::Admin]).await;
+        let audit = app
+            .graphql(
+                "query($id: ID!){ auditLog(filter: { entityId: $id, action: \"staff.logout\" }) { totalCount } }",
+                json!({ "id": staff.id }),
+                Some(&admin.token),
+            )
+            .await;
+        assert_eq!(audit["data"]["auditLog"]["totalCount"], 1, "{audit}");
+        assert!(app.graphql(ME, json!({}), Some(&fresh)).await["errors"].is_null());
+    })
+    .await;
+}

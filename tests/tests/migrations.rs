@@ -5,7 +5,7 @@ use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectionTrait, Database};
 use tests::{backends, fresh_database};
 
-const TABLES: [&str; 14] = [
+const TABLES: [&str; 15] = [
     "staff",
     "customers",
     "customer_contacts",
@@ -20,6 +20,7 @@ const TABLES: [&str; 14] = [
     "audit_log",
     "idempotency_keys",
     "login_attempts",
+    "login_throttles",
 ];
 
 async fn table_exists(db: &sea_orm::DatabaseConnection, table: &str) -> bool {

@@ -23,6 +23,7 @@ pub mod seed;
 pub mod sql;
 pub mod staff;
 pub mod text;
+pub mod throttle;
 
 use uuid::Uuid;
 
