@@ -37,6 +37,7 @@ use crate::http::{authenticate, credentials, AppState};
 use crate::metrics::Metrics;
 use crate::service::claim_list::{self, ClaimOrder, ClaimQuery};
 use crate::service::payouts::{self, PayoutQuery};
+use crate::service::text::exact_filter;
 use crate::service::truncate_micros;
 
 /// Rows per database read, and so per chunk of the body.
@@ -98,7 +99,7 @@ fn claims_export(mut p: Params, mask: bool) -> AppResult<Export> {
             .take("customerEmail")
             .map(|e| Email::parse(&e).map_err(|e| bad(format!("customerEmail: {e}"))))
             .transpose()?,
-        order_number: p.take("orderNumber"),
+        order_number: exact_filter(p.take("orderNumber"), "orderNumber")?,
         assignee_id: p
             .take("assigneeId")
             .map(|s| Uuid::parse_str(&s).map_err(|_| bad("assigneeId: malformed id")))

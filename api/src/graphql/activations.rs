@@ -4,13 +4,16 @@ use async_graphql::{Context, InputObject, Object, Result, SimpleObject, ID};
 
 use entity::activation;
 
+use super::access::{reads, sees_contact_details};
 use super::context::{db, parse_id, request_context};
 use super::loaders::{load, OrderLoader};
 use super::orders::Order;
 use super::scalars::Timestamp;
 use crate::auth::guard::roles;
 use crate::auth::RoleGuard;
+use crate::domain::email::mask_email;
 use crate::domain::enums::{parse_stored, ActivationStatus, DeliveryChannel};
+use crate::domain::phone::mask_phone;
 use crate::error::AppError;
 use crate::secrets::CredentialCipher;
 use crate::service::activations::{self as svc, Credentials, NewActivation};
@@ -41,6 +44,7 @@ impl Activation {
     async fn id(&self) -> ID {
         ID(self.model.id.to_string())
     }
+    #[graphql(guard = "reads::<Order>()")]
     async fn order(&self, ctx: &Context<'_>) -> Result<Order> {
         load::<OrderLoader>(ctx, self.model.order_id)
             .await?
@@ -50,9 +54,17 @@ impl Activation {
     async fn channel(&self) -> Result<DeliveryChannel> {
         Ok(parse_stored(&self.model.channel)?)
     }
-    /// Email address or phone number.
-    async fn destination(&self) -> &str {
-        &self.model.destination
+    /// Email address or phone number; masked for ANALYST.
+    async fn destination(&self, ctx: &Context<'_>) -> String {
+        let d = &self.model.destination;
+        if sees_contact_details(ctx) {
+            d.clone()
+        } else if crate::domain::Email::parse(d).is_ok() {
+            mask_email(d)
+        } else {
+            // A phone number, or free text (OTHER) that may hold one.
+            mask_phone(d)
+        }
     }
     async fn created_at(&self) -> Timestamp {
         self.model.created_at.into()
@@ -79,7 +91,7 @@ impl Activation {
         )?)
     }
     /// ADMIN and SUPPORT_AGENT only; every read is audited.
-    #[graphql(guard = "RoleGuard::any(roles::CREDENTIAL_READERS)")]
+    #[graphql(guard = "reads::<ActivationCredentials>()")]
     async fn credentials(&self, ctx: &Context<'_>) -> Result<Option<ActivationCredentials>> {
         let cipher = ctx.data_unchecked::<std::sync::Arc<CredentialCipher>>();
         let creds =

@@ -4,6 +4,7 @@ use async_graphql::{Context, InputObject, Object, Result, ID};
 
 use entity::chargeback;
 
+use super::access::reads;
 use super::connection::{connection_from, PageConnection};
 use super::context::{db, page_request, parse_id, request_context};
 use super::loaders::{load, OrderLoader};
@@ -24,6 +25,7 @@ impl Chargeback {
     async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
+    #[graphql(guard = "reads::<Order>()")]
     async fn order(&self, ctx: &Context<'_>) -> Result<Order> {
         load::<OrderLoader>(ctx, self.0.order_id)
             .await?
@@ -77,7 +79,7 @@ pub struct ChargebackQuery;
 #[Object]
 impl ChargebackQuery {
     /// Newest first.
-    #[graphql(guard = "RoleGuard::any(roles::CLAIM_READERS)")]
+    #[graphql(guard = "reads::<Chargeback>()")]
     async fn chargebacks(
         &self,
         ctx: &Context<'_>,

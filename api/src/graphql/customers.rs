@@ -4,8 +4,9 @@ use async_graphql::{Context, InputObject, Object, Result, ID};
 
 use entity::{customer, customer_contact};
 
+use super::access::{reads, sees_contact_details};
 use super::connection::{connection_from, PageConnection};
-use super::context::{db, page_request, parse_id, principal, request_context};
+use super::context::{db, page_request, parse_id, request_context};
 use super::loaders::{
     load, load_list, ContactsByCustomerLoader, CustomerLoader, CustomerOrdersLoader, OrderLoader,
 };
@@ -17,23 +18,10 @@ use crate::auth::RoleGuard;
 use crate::domain::email::mask_email;
 use crate::domain::enums::{parse_stored, ContactChannel};
 use crate::domain::phone::mask_phone;
-use crate::domain::{Email, Role};
+use crate::domain::Email;
 use crate::error::AppError;
+use crate::service::customers::CustomerSearch;
 use crate::service::{self, orders::OrderQuery};
-
-/// Roles that see customers' email and phone unmasked (everyone who may read
-/// customers except ANALYST).
-const UNMASKED: &[Role] = &[
-    Role::Admin,
-    Role::RefundManager,
-    Role::Finance,
-    Role::SupportAgent,
-    Role::Integration,
-];
-
-fn sees_unmasked(ctx: &Context<'_>) -> bool {
-    principal(ctx).is_ok_and(|p| p.has_any(UNMASKED))
-}
 
 pub struct Customer(pub customer::Model);
 
@@ -44,7 +32,7 @@ impl Customer {
     }
     /// Masked (`j***@example.com`) for ANALYST.
     async fn email(&self, ctx: &Context<'_>) -> String {
-        if sees_unmasked(ctx) {
+        if sees_contact_details(ctx) {
             self.0.email.clone()
         } else {
             mask_email(&self.0.email)
@@ -56,7 +44,7 @@ impl Customer {
     /// Masked for ANALYST.
     async fn phone(&self, ctx: &Context<'_>) -> Option<String> {
         let phone = self.0.phone.as_deref()?;
-        Some(if sees_unmasked(ctx) {
+        Some(if sees_contact_details(ctx) {
             phone.to_string()
         } else {
             mask_phone(phone)
@@ -73,6 +61,7 @@ impl Customer {
     }
     /// The customer's orders, newest first. The first page is batched across
     /// customers; later pages (with a cursor) are read per customer.
+    #[graphql(guard = "reads::<Order>()")]
     async fn orders(
         &self,
         ctx: &Context<'_>,
@@ -105,6 +94,7 @@ impl Customer {
         Ok(connection_from(rows, |o| o.id, Order::new))
     }
     /// Logged contacts, oldest first.
+    #[graphql(guard = "reads::<CustomerContact>()")]
     async fn contacts(&self, ctx: &Context<'_>) -> Result<Vec<CustomerContact>> {
         load_list::<ContactsByCustomerLoader, _, _>(ctx, self.0.id, CustomerContact).await
     }
@@ -117,12 +107,14 @@ impl CustomerContact {
     async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
+    #[graphql(guard = "reads::<Customer>()")]
     async fn customer(&self, ctx: &Context<'_>) -> Result<Customer> {
         load::<CustomerLoader>(ctx, self.0.customer_id)
             .await?
             .map(Customer)
             .ok_or_else(|| AppError::internal("contact without customer").into())
     }
+    #[graphql(guard = "reads::<Order>()")]
     async fn order(&self, ctx: &Context<'_>) -> Result<Option<Order>> {
         let Some(id) = self.0.order_id else {
             return Ok(None);
@@ -138,6 +130,7 @@ impl CustomerContact {
     async fn contacted_at(&self) -> Timestamp {
         self.0.contacted_at.into()
     }
+    #[graphql(guard = "reads::<Staff>()")]
     async fn logged_by(&self, ctx: &Context<'_>) -> Result<Option<Staff>> {
         load_staff(ctx, self.0.logged_by).await
     }
@@ -148,13 +141,13 @@ pub struct CustomerQuery;
 
 #[Object]
 impl CustomerQuery {
-    #[graphql(guard = "RoleGuard::any(roles::ORDER_READERS)")]
+    #[graphql(guard = "reads::<Customer>()")]
     async fn customer(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Customer>> {
         let id = parse_id(&id)?;
         Ok(service::customers::find(db(ctx), id).await?.map(Customer))
     }
 
-    #[graphql(guard = "RoleGuard::any(roles::ORDER_READERS)")]
+    #[graphql(guard = "reads::<Customer>()")]
     async fn customer_by_email(
         &self,
         ctx: &Context<'_>,
@@ -168,8 +161,10 @@ impl CustomerQuery {
             .map(Customer))
     }
 
-    /// Newest first; `search` matches email or name, case-insensitively.
-    #[graphql(guard = "RoleGuard::any(roles::ORDER_READERS)")]
+    /// Newest first; `search` matches the name or the email,
+    /// case-insensitively (for ANALYST, whose emails are masked, only a
+    /// whole email address matches).
+    #[graphql(guard = "reads::<Customer>()")]
     async fn customers(
         &self,
         ctx: &Context<'_>,
@@ -178,7 +173,12 @@ impl CustomerQuery {
         search: Option<String>,
     ) -> Result<PageConnection<Customer>> {
         let page = page_request(ctx, first, after, None, None)?;
-        let rows = service::customers::list(db(ctx), search.as_deref(), &page).await?;
+        let search = search
+            .as_deref()
+            .map(|s| CustomerSearch::parse(s, sees_contact_details(ctx)))
+            .transpose()?
+            .flatten();
+        let rows = service::customers::list(db(ctx), search.as_ref(), &page).await?;
         Ok(connection_from(rows, |c| c.id, Customer))
     }
 }

@@ -5,13 +5,14 @@ use chrono::NaiveDate;
 
 use entity::payout;
 
+use super::access::reads;
 use super::claims::Claim;
 use super::connection::{connection_from, PageConnection};
 use super::context::{db, page_request, parse_id, request_context};
 use super::loaders::{load, ClaimLoader, OrderLoader};
 use super::money::{money, MoneyObject};
 use super::orders::Order;
-use super::scalars::Timestamp;
+use super::scalars::{Date, Timestamp};
 use crate::auth::guard::roles;
 use crate::auth::RoleGuard;
 use crate::domain::enums::{parse_stored, PaymentMethod, PayoutStatus};
@@ -33,12 +34,14 @@ impl Payout {
     async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
+    #[graphql(guard = "reads::<Claim>()")]
     async fn claim(&self, ctx: &Context<'_>) -> Result<Claim> {
         load::<ClaimLoader>(ctx, self.0.claim_id)
             .await?
             .map(Claim::new)
             .ok_or_else(|| AppError::internal("payout without claim").into())
     }
+    #[graphql(guard = "reads::<Order>()")]
     async fn order(&self, ctx: &Context<'_>) -> Result<Order> {
         load::<OrderLoader>(ctx, self.0.order_id)
             .await?
@@ -64,12 +67,12 @@ impl Payout {
         self.0.initiated_at.into()
     }
     /// initiatedAt + payoutBusinessDaysMin business days (Mon–Fri).
-    async fn expected_earliest(&self) -> NaiveDate {
-        self.0.expected_earliest
+    async fn expected_earliest(&self) -> Date {
+        Date(self.0.expected_earliest)
     }
     /// initiatedAt + payoutBusinessDaysMax business days.
-    async fn expected_latest(&self) -> NaiveDate {
-        self.0.expected_latest
+    async fn expected_latest(&self) -> Date {
+        Date(self.0.expected_latest)
     }
     /// Not SETTLED/FAILED/CANCELLED and today (UTC) is after expectedLatest.
     async fn overdue(&self) -> bool {
@@ -97,7 +100,7 @@ pub struct PayoutQuery;
 #[Object]
 impl PayoutQuery {
     /// Newest first.
-    #[graphql(guard = "RoleGuard::any(roles::CLAIM_READERS)")]
+    #[graphql(guard = "reads::<Payout>()")]
     async fn payouts(
         &self,
         ctx: &Context<'_>,

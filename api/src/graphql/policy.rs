@@ -2,13 +2,13 @@
 //! assessment.
 
 use async_graphql::{Context, InputObject, Object, Result, SimpleObject, ID};
-use chrono::NaiveDate;
 
 use entity::policy_version;
 
+use super::access::reads;
 use super::context::{db, parse_id, request_context};
 use super::money::{money, MoneyInput, MoneyObject};
-use super::scalars::Timestamp;
+use super::scalars::{Date, Timestamp};
 use crate::auth::guard::roles;
 use crate::auth::RoleGuard;
 use crate::domain::enums::{parse_stored, ChargebackAction, ClaimReason, Eligibility};
@@ -27,8 +27,8 @@ impl PolicyVersion {
     async fn version(&self) -> i32 {
         self.0.version
     }
-    async fn last_updated(&self) -> NaiveDate {
-        self.0.last_updated
+    async fn last_updated(&self) -> Date {
+        Date(self.0.last_updated)
     }
     async fn effective_from(&self) -> Timestamp {
         self.0.effective_from.into()
@@ -102,14 +102,14 @@ pub struct PolicyQuery;
 #[Object]
 impl PolicyQuery {
     /// The version in force now.
-    #[graphql(guard = "RoleGuard::authenticated()")]
+    #[graphql(guard = "reads::<PolicyVersion>()")]
     async fn policy(&self, ctx: &Context<'_>) -> Result<PolicyVersion> {
         Ok(PolicyVersion(
             service::policy::in_force_at(db(ctx), chrono::Utc::now()).await?,
         ))
     }
 
-    #[graphql(guard = "RoleGuard::authenticated()")]
+    #[graphql(guard = "reads::<PolicyVersion>()")]
     async fn policy_versions(&self, ctx: &Context<'_>) -> Result<Vec<PolicyVersion>> {
         Ok(service::policy::all(db(ctx))
             .await?
@@ -119,7 +119,7 @@ impl PolicyQuery {
     }
 
     /// A dry run of the eligibility table: writes nothing.
-    #[graphql(guard = "RoleGuard::any(roles::CLAIM_READERS)")]
+    #[graphql(guard = "reads::<EligibilityAssessment>()")]
     async fn assess_refund(
         &self,
         ctx: &Context<'_>,
@@ -145,7 +145,7 @@ impl PolicyQuery {
 
 #[derive(InputObject)]
 pub struct PublishPolicyInput {
-    last_updated: NaiveDate,
+    last_updated: Date,
     effective_from: Option<Timestamp>,
     refund_window_days: i32,
     excluded_reasons_after_activation: Vec<ClaimReason>,
@@ -170,7 +170,7 @@ impl PolicyMutation {
         input: PublishPolicyInput,
     ) -> Result<PolicyVersion> {
         let new = NewPolicy {
-            last_updated: input.last_updated,
+            last_updated: input.last_updated.0,
             effective_from: input.effective_from.map(|t| t.0),
             refund_window_days: input.refund_window_days,
             excluded_reasons: input.excluded_reasons_after_activation,

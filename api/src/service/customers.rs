@@ -13,6 +13,7 @@ use entity::customer;
 use super::db::{begin_write, lock_by_id};
 use super::page::{fetch_page, SortOrder};
 use super::sql::like_escape;
+use super::text::filter_text;
 use super::{audit, new_id, now, RequestContext};
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::{Email, Phone};
@@ -86,23 +87,48 @@ pub async fn upsert_for_order<C: ConnectionTrait>(
     Ok(stored)
 }
 
-/// Customers whose email or name contains `search` (case-insensitive), newest first.
+/// What `customers(search:)` matches.
+pub struct CustomerSearch {
+    /// Trimmed, 1 to [`MAX_FILTER_TEXT`] characters.
+    pub text: String,
+    /// Whether the caller sees email addresses: then any part of an email
+    /// matches; otherwise only a whole address does, so the search cannot
+    /// be used to recover a masked address character by character.
+    pub partial_emails: bool,
+}
+
+impl CustomerSearch {
+    pub fn parse(text: &str, partial_emails: bool) -> AppResult<Option<Self>> {
+        Ok(
+            filter_text(Some(text), "search")?.map(|text| CustomerSearch {
+                text,
+                partial_emails,
+            }),
+        )
+    }
+}
+
+/// Customers whose name (or email, see [`CustomerSearch`]) contains the
+/// search text, case-insensitively; newest first.
 pub async fn list<C: ConnectionTrait>(
     conn: &C,
-    search: Option<&str>,
+    search: Option<&CustomerSearch>,
     page: &PageRequest,
 ) -> AppResult<Page<customer::Model>> {
     let mut q = customer::Entity::find();
-    if let Some(s) = search.map(str::trim).filter(|s| !s.is_empty()) {
-        let pattern = format!("%{}%", like_escape(&s.to_lowercase()));
-        q = q.filter(
-            Condition::any()
-                .add(Expr::col(customer::Column::Email).like(LikeExpr::new(&pattern).escape('\\')))
-                .add(
-                    Expr::expr(Func::lower(Expr::col(customer::Column::Name)))
-                        .like(LikeExpr::new(&pattern).escape('\\')),
-                ),
-        );
+    if let Some(search) = search {
+        let pattern = format!("%{}%", like_escape(&search.text.to_lowercase()));
+        let name = Expr::expr(Func::lower(Expr::col(customer::Column::Name)))
+            .like(LikeExpr::new(&pattern).escape('\\'));
+        let email = if search.partial_emails {
+            Expr::col(customer::Column::Email).like(LikeExpr::new(&pattern).escape('\\'))
+        } else {
+            // Stored addresses are normalised: compare with the normalised
+            // search text, or with nothing when it is not an address.
+            let whole = Email::parse(&search.text).map(|e| e.as_str().to_string());
+            Expr::col(customer::Column::Email).eq(whole.unwrap_or_default())
+        };
+        q = q.filter(Condition::any().add(email).add(name));
     }
     Ok(fetch_page(conn, q, customer::Column::Id, SortOrder::NewestFirst, page).await?)
 }

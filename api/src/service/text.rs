@@ -5,6 +5,31 @@ use crate::error::{AppError, AppResult};
 
 /// Longest description, note or evidence text accepted.
 pub const MAX_TEXT: usize = 10_000;
+/// Longest search or filter text accepted: longer is no real search, and
+/// costs the database (a long LIKE pattern is refused by SQLite outright).
+pub const MAX_FILTER_TEXT: usize = 200;
+
+/// Trims a search or filter text; empty becomes `None`; longer than
+/// [`MAX_FILTER_TEXT`] characters is BAD_USER_INPUT.
+pub fn filter_text(value: Option<&str>, field: &str) -> AppResult<Option<String>> {
+    match value.map(str::trim).filter(|v| !v.is_empty()) {
+        Some(v) if v.chars().count() > MAX_FILTER_TEXT => Err(AppError::bad_input(format!(
+            "{field} must be at most {MAX_FILTER_TEXT} characters"
+        ))),
+        other => Ok(other.map(str::to_string)),
+    }
+}
+
+/// Bounds a filter compared for equality (an order number, an action) to
+/// [`MAX_FILTER_TEXT`] characters; the value is kept as given.
+pub fn exact_filter(value: Option<String>, field: &str) -> AppResult<Option<String>> {
+    match value {
+        Some(v) if v.chars().count() > MAX_FILTER_TEXT => Err(AppError::bad_input(format!(
+            "{field} must be at most {MAX_FILTER_TEXT} characters"
+        ))),
+        other => Ok(other),
+    }
+}
 
 /// Trims required free text (a note, a description) and checks its length.
 pub fn required_text(value: &str, field: &str) -> AppResult<String> {
