@@ -201,3 +201,147 @@ async fn staff_and_audit_lists_page_forwards_with_stable_cursors() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn addresses_that_only_look_the_same_are_refused_or_the_same() {
+    on_every_backend(|app| async move {
+        let admin = app.staff(&[Role::Admin]).await;
+        let body = app
+            .graphql(CREATE, new_staff("ada@example.com"), Some(&admin.token))
+            .await;
+        assert!(body["errors"].is_null(), "{body}");
+        let before = app.count("staff").await;
+        // Invisible characters are refused outright ...
+        for look_alike in [
+            "ada\u{200B}@example.com",
+            "\u{FEFF}ada@example.com",
+            "ad\u{00AD}a@example.com",
+            "ada@exam\u{200D}ple.com",
+        ] {
+            let body = app
+                .graphql(CREATE, new_staff(look_alike), Some(&admin.token))
+                .await;
+            assert_error(&body, "BAD_USER_INPUT");
+        }
+        // ... and compatibility forms are the same address.
+        for same in ["ＡＤＡ@example.com", "ada@ｅxample.com"] {
+            let body = app
+                .graphql(CREATE, new_staff(same), Some(&admin.token))
+                .await;
+            assert_error(&body, "CONFLICT");
+        }
+        assert_eq!(
+            app.count("staff").await,
+            before,
+            "{:?}: nothing written",
+            app.backend
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_last_active_admin_cannot_be_demoted_or_deactivated() {
+    on_every_backend(|app| async move {
+        let admin = app.staff(&[Role::Admin]).await;
+        let roles =
+            "mutation($id: ID!, $r: [Role!]!){ setStaffRoles(staffId: $id, roles: $r) { roles } }";
+        let body = app
+            .graphql(
+                roles,
+                json!({ "id": admin.id, "r": ["FINANCE"] }),
+                Some(&admin.token),
+            )
+            .await;
+        assert_error(&body, "CONFLICT");
+        assert!(
+            body["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("last active ADMIN"),
+            "{body}"
+        );
+        // Keeping ADMIN beside another role is fine (and revokes the tokens).
+        let body = app
+            .graphql(
+                roles,
+                json!({ "id": admin.id, "r": ["ADMIN", "FINANCE"] }),
+                Some(&admin.token),
+            )
+            .await;
+        assert!(body["errors"].is_null(), "{body}");
+        let admin_token = app.login(&admin.email, PASSWORD).await;
+        // With a second admin, either may go, but not both.
+        let second = app.staff(&[Role::Admin]).await;
+        let deactivate = "mutation($id: ID!){ deactivateStaff(staffId: $id) { active } }";
+        let body = app
+            .graphql(deactivate, json!({ "id": second.id }), Some(&admin_token))
+            .await;
+        assert_eq!(body["data"]["deactivateStaff"]["active"], false, "{body}");
+        let third = app.staff(&[Role::Admin]).await;
+        let body = app
+            .graphql(
+                roles,
+                json!({ "id": admin.id, "r": ["FINANCE"] }),
+                Some(&third.token),
+            )
+            .await;
+        assert!(body["errors"].is_null(), "{body}");
+        let body = app
+            .graphql(deactivate, json!({ "id": admin.id }), Some(&third.token))
+            .await;
+        assert!(
+            body["errors"].is_null(),
+            "a non-admin may be deactivated: {body}"
+        );
+        let body = app
+            .graphql(
+                roles,
+                json!({ "id": third.id, "r": ["ANALYST"] }),
+                Some(&third.token),
+            )
+            .await;
+        assert_error(&body, "CONFLICT");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn two_admins_demoting_each_other_at_once_leave_one_admin() {
+    on_every_backend(|app| async move {
+        let sibling = app.sibling().await;
+        for round in 0..5 {
+            let a = app.staff(&[Role::Admin]).await;
+            let b = app.staff(&[Role::Admin]).await;
+            // Every earlier admin steps down first, so a and b are the only ones.
+            use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+            let pair: Vec<uuid::Uuid> = [&a.id, &b.id].iter().map(|id| id.parse().unwrap()).collect();
+            entity::staff::Entity::update_many()
+                .col_expr(entity::staff::Column::Active, sea_orm::sea_query::Expr::value(false))
+                .filter(entity::staff::Column::Id.is_not_in(pair))
+                .exec(&app.db)
+                .await
+                .unwrap();
+            let roles = "mutation($id: ID!, $r: [Role!]!){ setStaffRoles(staffId: $id, roles: $r) { roles } }";
+            let (x, y) = tokio::join!(
+                app.graphql(roles, json!({ "id": b.id, "r": ["FINANCE"] }), Some(&a.token)),
+                sibling.graphql(roles, json!({ "id": a.id, "r": ["FINANCE"] }), Some(&b.token)),
+            );
+            let codes = [tests::error_code(&x), tests::error_code(&y)];
+            let admins = app
+                .db
+                .query_one_raw(sea_orm::Statement::from_string(
+                    app.db.get_database_backend(),
+                    "SELECT COUNT(*) AS n FROM staff WHERE active = true AND roles LIKE '%ADMIN%'",
+                ))
+                .await
+                .unwrap()
+                .unwrap()
+                .try_get::<i64>("", "n")
+                .unwrap();
+            assert_eq!(admins, 1, "{:?} round {round}: {codes:?} {x} {y}", app.backend);
+            assert!(codes.iter().all(|c| c.is_none() || *c == Some("CONFLICT") || *c == Some("UNAUTHENTICATED")), "{codes:?}");
+        }
+    })
+    .await;
+}

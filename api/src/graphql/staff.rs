@@ -5,13 +5,15 @@ use uuid::Uuid;
 
 use entity::staff;
 
+use super::access::reads;
 use super::connection::{connection_from, PageConnection};
 use super::context::{db, page_request, parse_id, principal, request_context, ClientAddr};
 use super::loaders::{load, StaffLoader};
 use super::scalars::Timestamp;
 use crate::auth::guard::roles;
 use crate::auth::jwt::TokenService;
-use crate::auth::RoleGuard;
+use crate::auth::{AuthState, RoleGuard};
+use crate::domain::email::mask_email;
 use crate::domain::{Role, RoleSet};
 use crate::error::AppError;
 use crate::service;
@@ -24,8 +26,24 @@ impl Staff {
     async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
-    async fn email(&self) -> &str {
-        &self.0.email
+    /// ADMIN and the staff member themselves see the address; everyone
+    /// else sees it masked (the name says who it is).
+    async fn email(&self, ctx: &Context<'_>) -> String {
+        let full = match ctx
+            .data::<AuthState>()
+            .ok()
+            .and_then(|a| a.principal().ok())
+        {
+            Some(p) => p.staff_id == self.0.id || p.has_any(roles::ADMIN),
+            // No caller yet: only `login` returns staff then, to the person
+            // who just proved the password.
+            None => true,
+        };
+        if full {
+            self.0.email.clone()
+        } else {
+            mask_email(&self.0.email)
+        }
     }
     async fn name(&self) -> &str {
         &self.0.name
@@ -68,7 +86,7 @@ pub struct StaffQuery;
 #[Object]
 impl StaffQuery {
     /// The signed-in staff member.
-    #[graphql(guard = "RoleGuard::authenticated()")]
+    #[graphql(guard = "reads::<Staff>()")]
     async fn me(&self, ctx: &Context<'_>) -> Result<Staff> {
         let me = principal(ctx)?;
         let found = service::staff::find(db(ctx), me.staff_id).await?;
@@ -138,6 +156,15 @@ impl StaffMutation {
         let roles = RoleSet::parse(&roles).map_err(AppError::bad_input)?;
         let updated = service::staff::set_roles(db(ctx), &request_context(ctx), id, roles).await?;
         Ok(Staff(updated))
+    }
+
+    /// Signs the caller out everywhere: every token issued to them so far
+    /// stops working, on every server, from the next request.
+    #[graphql(guard = "RoleGuard::authenticated()")]
+    async fn logout(&self, ctx: &Context<'_>) -> Result<bool> {
+        let me = principal(ctx)?.staff_id;
+        service::staff::revoke_tokens(db(ctx), &request_context(ctx), me).await?;
+        Ok(true)
     }
 
     /// Deactivates an account; its tokens are revoked at once.

@@ -3,7 +3,7 @@
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder,
+    EntityTrait, IntoActiveModel, QueryFilter,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -12,11 +12,12 @@ use entity::{login_attempt, staff};
 
 use super::db::{begin_write, is_unique_violation, lock_by_id};
 use super::page::{fetch_page, SortOrder};
+use super::throttle::{self, Counter};
 use super::{audit, new_id, now, RequestContext};
 use crate::auth::jwt::{IssuedToken, TokenService};
 use crate::auth::{password, Principal};
 use crate::domain::page::{Page, PageRequest};
-use crate::domain::{Email, RoleSet};
+use crate::domain::{Email, Role, RoleSet};
 use crate::error::{AppError, AppResult};
 
 /// A validated request to create a staff account.
@@ -113,6 +114,43 @@ async fn find_for_update<C: ConnectionTrait>(conn: &C, id: Uuid) -> AppResult<st
     lock_by_id::<staff::Entity, _>(conn, id, "staff").await
 }
 
+/// The row as it will be saved with its token version moved on: every
+/// token issued before stops working (`principal_for`).
+fn revoking_tokens(current: staff::Model) -> staff::ActiveModel {
+    let version = current.token_version;
+    let mut model = current.into_active_model();
+    model.token_version = Set(version + 1);
+    model.updated_at = Set(now());
+    model
+}
+
+/// Locks every active ADMIN row and returns their ids. Taken before the
+/// target's own row, so two admins demoting each other at once queue here
+/// instead of deadlocking, and the second sees the first one's change.
+async fn lock_active_admins<C: ConnectionTrait>(conn: &C) -> AppResult<Vec<Uuid>> {
+    use sea_orm::QuerySelect;
+    Ok(staff::Entity::find()
+        .select_only()
+        .column(staff::Column::Id)
+        .filter(staff::Column::Active.eq(true))
+        .filter(staff::Column::Roles.like(format!("%{}%", Role::Admin.as_str())))
+        .lock_exclusive()
+        .into_tuple()
+        .all(conn)
+        .await?)
+}
+
+/// Refuses a change that would leave no active ADMIN (nobody could manage
+/// staff or policy any more): CONFLICT.
+fn keep_an_admin(admins: &[Uuid], losing: Uuid) -> AppResult<()> {
+    if admins.iter().all(|a| *a == losing) {
+        return Err(AppError::Conflict(
+            "this is the last active ADMIN; give another staff member the ADMIN role first".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// Replaces the roles and revokes every token issued before.
 #[tracing::instrument(skip(db))]
 pub async fn set_roles(
@@ -122,13 +160,14 @@ pub async fn set_roles(
     roles: RoleSet,
 ) -> AppResult<staff::Model> {
     let txn = begin_write(db).await?;
+    let admins = lock_active_admins(&txn).await?;
     let current = find_for_update(&txn, id).await?;
+    if current.active && admins.contains(&id) && !roles.contains(Role::Admin) {
+        keep_an_admin(&admins, id)?;
+    }
     let before = current.roles.clone();
-    let version = current.token_version;
-    let mut model = current.into_active_model();
+    let mut model = revoking_tokens(current);
     model.roles = Set(roles.to_stored());
-    model.token_version = Set(version + 1);
-    model.updated_at = Set(now());
     let model = model.update(&txn).await?;
     audit::record(
         &txn,
@@ -157,17 +196,18 @@ pub async fn deactivate(
         ));
     }
     let txn = begin_write(db).await?;
+    let admins = lock_active_admins(&txn).await?;
     let current = find_for_update(&txn, id).await?;
     if !current.active {
         return Err(AppError::InvalidTransition(
             "the staff member is already inactive".into(),
         ));
     }
-    let version = current.token_version;
-    let mut model = current.into_active_model();
+    if admins.contains(&id) {
+        keep_an_admin(&admins, id)?;
+    }
+    let mut model = revoking_tokens(current);
     model.active = Set(false);
-    model.token_version = Set(version + 1);
-    model.updated_at = Set(now());
     let model = model.update(&txn).await?;
     audit::record(
         &txn,
@@ -180,6 +220,30 @@ pub async fn deactivate(
     .await?;
     txn.commit().await?;
     Ok(model)
+}
+
+/// Revokes every token the staff member holds (`logout`): the token version
+/// moves on, and `principal_for` refuses the old ones.
+#[tracing::instrument(skip(db))]
+pub async fn revoke_tokens(
+    db: &DatabaseConnection,
+    ctx: &RequestContext,
+    id: Uuid,
+) -> AppResult<()> {
+    let txn = begin_write(db).await?;
+    let current = find_for_update(&txn, id).await?;
+    revoking_tokens(current).update(&txn).await?;
+    audit::record(
+        &txn,
+        ctx,
+        "staff.logout",
+        "staff",
+        id,
+        serde_json::Value::Null,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(())
 }
 
 pub async fn list<C: ConnectionTrait>(
@@ -198,48 +262,6 @@ pub async fn list<C: ConnectionTrait>(
 
 pub async fn find<C: ConnectionTrait>(conn: &C, id: Uuid) -> AppResult<Option<staff::Model>> {
     Ok(staff::Entity::find_by_id(id).one(conn).await?)
-}
-
-/// Failed logins are counted over this window.
-pub const LOGIN_WINDOW_MINUTES: i64 = 15;
-/// Failures per email (since its last success) before RATE_LIMITED.
-pub const MAX_FAILURES_PER_EMAIL: u64 = 5;
-/// Failures per client address before RATE_LIMITED (password spraying).
-pub const MAX_FAILURES_PER_ADDRESS: u64 = 30;
-
-/// Refuses a login attempt when recent failures for the email (since its last
-/// success) or for the client address reached their limit. The counts live in
-/// the database, so the limit holds across server processes.
-async fn check_rate_limit(
-    db: &DatabaseConnection,
-    email: &str,
-    client_addr: &str,
-) -> AppResult<()> {
-    let since = now() - chrono::Duration::minutes(LOGIN_WINDOW_MINUTES);
-    let last_success = login_attempt::Entity::find()
-        .filter(login_attempt::Column::Email.eq(email))
-        .filter(login_attempt::Column::Succeeded.eq(true))
-        .filter(login_attempt::Column::At.gte(since))
-        .order_by_desc(login_attempt::Column::At)
-        .one(db)
-        .await?
-        .map(|a| a.at);
-    let email_failures = login_attempt::Entity::find()
-        .filter(login_attempt::Column::Email.eq(email))
-        .filter(login_attempt::Column::Succeeded.eq(false))
-        .filter(login_attempt::Column::At.gte(last_success.unwrap_or(since).max(since)))
-        .count(db)
-        .await?;
-    let address_failures = login_attempt::Entity::find()
-        .filter(login_attempt::Column::ClientAddr.eq(client_addr))
-        .filter(login_attempt::Column::Succeeded.eq(false))
-        .filter(login_attempt::Column::At.gte(since))
-        .count(db)
-        .await?;
-    if email_failures >= MAX_FAILURES_PER_EMAIL || address_failures >= MAX_FAILURES_PER_ADDRESS {
-        return Err(AppError::RateLimited);
-    }
-    Ok(())
 }
 
 async fn record_attempt(
@@ -302,7 +324,16 @@ pub async fn login(
         .take(255)
         .collect();
     let client_addr: String = client_addr.chars().take(64).collect();
-    check_rate_limit(db, &key, &client_addr).await?;
+    // Both slots are taken before the hash runs (see `throttle`).
+    let (by_email, by_address) = (Counter::email(&key), Counter::address(&client_addr));
+    let at = now();
+    if !throttle::reserve(db, &by_email, at).await? {
+        return Err(AppError::RateLimited);
+    }
+    if !throttle::reserve(db, &by_address, at).await? {
+        throttle::release(db, &by_email).await?;
+        return Err(AppError::RateLimited);
+    }
     let found = match Email::parse(email) {
         Ok(email) => {
             staff::Entity::find()
@@ -321,6 +352,8 @@ pub async fn login(
             return Err(AppError::Unauthenticated);
         }
     };
+    throttle::clear(db, &by_email).await?;
+    throttle::release(db, &by_address).await?;
     record_attempt(db, &key, &client_addr, true).await?;
     if password::needs_rehash(&staff.password_hash) {
         // The login stands either way; the next one tries again.
