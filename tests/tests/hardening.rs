@@ -391,3 +391,40 @@ async fn a_request_past_its_timeout_is_cancelled_and_rolled_back() {
         );
     }
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn the_sqlite_database_and_its_folder_are_private_to_their_owner() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let root = std::env::temp_dir()
+        .join("refund-desk-tests")
+        .join(format!("private-{}", uuid::Uuid::now_v7().simple()));
+    // A new folder and file.
+    let dir = root.join("data");
+    let file = dir.join("refund-desk.sqlite");
+    let app = TestApp::spawn_with(
+        Backend::Sqlite,
+        settings_for(format!("sqlite://{}?mode=rwc", file.display())),
+    )
+    .await;
+    app.staff(&[Role::Admin]).await;
+    assert_eq!(mode(&dir), 0o700, "{}", dir.display());
+    for f in [
+        "refund-desk.sqlite",
+        "refund-desk.sqlite-wal",
+        "refund-desk.sqlite-shm",
+    ] {
+        assert_eq!(mode(&dir.join(f)), 0o600, "{f}");
+    }
+    // A file left world-readable by an older version is tightened.
+    let old = root.join("old.sqlite");
+    std::fs::write(&old, b"").unwrap();
+    std::fs::set_permissions(&old, std::fs::Permissions::from_mode(0o644)).unwrap();
+    TestApp::spawn_with(
+        Backend::Sqlite,
+        settings_for(format!("sqlite://{}?mode=rwc", old.display())),
+    )
+    .await;
+    assert_eq!(mode(&old), 0o600);
+}

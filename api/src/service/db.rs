@@ -23,8 +23,12 @@ const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 const SQLITE_CACHE_KIB: u32 = 512;
 
 /// Opens the pool. SQLite runs in WAL mode (readers never block the writer)
-/// with a busy timeout, foreign keys on.
+/// with a busy timeout, foreign keys on, in a file only its owner can read.
 pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
+    if let Some(path) = sqlite_file(url) {
+        private_sqlite_file(&path)
+            .map_err(|e| DbErr::Custom(format!("cannot prepare {}: {e}", path.display())))?;
+    }
     let mut opt = ConnectOptions::new(url.to_string());
     opt.max_connections(max_connections)
         .min_connections(0)
@@ -39,6 +43,67 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
                 .pragma("cache_size", format!("-{SQLITE_CACHE_KIB}"))
         });
     Database::connect(opt).await
+}
+
+/// The file a SQLite URL names; `None` for other databases and in-memory ones.
+pub fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let memory =
+        path.is_empty() || path == ":memory:" || query.split('&').any(|p| p == "mode=memory");
+    (!memory).then(|| std::path::PathBuf::from(path))
+}
+
+/// The database holds customers' contact details and the audit log: its
+/// folder is made 0700 when missing (the default `data/` folder always), and
+/// the file 0600 before SQLite opens it. SQLite gives its `-wal` and `-shm`
+/// files the database file's permissions; any left from before are
+/// tightened too.
+#[cfg(unix)]
+fn private_sqlite_file(path: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+    let private = |p: &std::path::Path, mode: u32| {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode))
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if !dir.exists() {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)?;
+        } else if dir == std::path::Path::new(crate::config::DATA_DIR) {
+            private(dir, 0o700)?;
+        }
+    }
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => private(path, 0o600)?,
+        Err(e) => return Err(e),
+    }
+    for suffix in ["-wal", "-shm"] {
+        let mut side = path.as_os_str().to_owned();
+        side.push(suffix);
+        let side = std::path::PathBuf::from(side);
+        if side.exists() {
+            private(&side, 0o600)?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn private_sqlite_file(path: &std::path::Path) -> std::io::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    Ok(())
 }
 
 /// Begins a transaction that will write. On SQLite it is `BEGIN IMMEDIATE`: the
