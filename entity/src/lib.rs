@@ -7,6 +7,7 @@ pub mod claim_event;
 pub mod claim_evidence;
 pub mod customer;
 pub mod customer_contact;
+pub mod event;
 pub mod idempotency_key;
 pub mod login_attempt;
 pub mod login_throttle;
@@ -15,6 +16,8 @@ pub mod payout;
 pub mod policy_version;
 pub mod refund_claim;
 pub mod staff;
+pub mod webhook_delivery;
+pub mod webhook_endpoint;
 
 pub mod prelude {
     pub use super::activation::Entity as Activation;
@@ -24,6 +27,7 @@ pub mod prelude {
     pub use super::claim_evidence::Entity as ClaimEvidence;
     pub use super::customer::Entity as Customer;
     pub use super::customer_contact::Entity as CustomerContact;
+    pub use super::event::Entity as Event;
     pub use super::idempotency_key::Entity as IdempotencyKey;
     pub use super::login_attempt::Entity as LoginAttempt;
     pub use super::login_throttle::Entity as LoginThrottle;
@@ -32,4 +36,6 @@ pub mod prelude {
     pub use super::policy_version::Entity as PolicyVersion;
     pub use super::refund_claim::Entity as RefundClaim;
     pub use super::staff::Entity as Staff;
+    pub use super::webhook_delivery::Entity as WebhookDelivery;
+    pub use super::webhook_endpoint::Entity as WebhookEndpoint;
 }

@@ -9,6 +9,7 @@ mod m20261127_000005_create_payouts_and_chargebacks;
 mod m20261127_000006_create_audit_log_idempotency_keys_and_login_attempts;
 mod m20261127_000007_index_claim_sort_orders;
 mod m20261129_000008_create_login_throttles;
+mod m20261129_000009_create_events_and_webhooks;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             ),
             Box::new(m20261127_000007_index_claim_sort_orders::Migration),
             Box::new(m20261129_000008_create_login_throttles::Migration),
+            Box::new(m20261129_000009_create_events_and_webhooks::Migration),
         ]
     }
 }

@@ -5,7 +5,7 @@ use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectionTrait, Database};
 use tests::{backends, fresh_database};
 
-const TABLES: [&str; 15] = [
+const TABLES: [&str; 20] = [
     "staff",
     "customers",
     "customer_contacts",
@@ -21,6 +21,11 @@ const TABLES: [&str; 15] = [
     "idempotency_keys",
     "login_attempts",
     "login_throttles",
+    "events",
+    "event_sequencer",
+    "event_consumers",
+    "webhook_endpoints",
+    "webhook_deliveries",
 ];
 
 async fn table_exists(db: &sea_orm::DatabaseConnection, table: &str) -> bool {
