@@ -232,3 +232,32 @@ mod tests {
         );
     }
 }
+
+stored_enum!(
+    /// What happened: one per change of DESIGN.md's events table.
+    EventType {
+        OrderCreated => "ORDER_CREATED",
+        OrderPaid => "ORDER_PAID",
+        ActivationDelivered => "ACTIVATION_DELIVERED",
+        ClaimSubmitted => "CLAIM_SUBMITTED",
+        ClaimAssigned => "CLAIM_ASSIGNED",
+        ClaimInfoRequested => "CLAIM_INFO_REQUESTED",
+        ClaimEvidenceAdded => "CLAIM_EVIDENCE_ADDED",
+        ClaimNoteAdded => "CLAIM_NOTE_ADDED",
+        ClaimAwaitingSecondApproval => "CLAIM_AWAITING_SECOND_APPROVAL",
+        ClaimApproved => "CLAIM_APPROVED",
+        ClaimRejected => "CLAIM_REJECTED",
+        ClaimWithdrawn => "CLAIM_WITHDRAWN",
+        ClaimRefunded => "CLAIM_REFUNDED",
+        PayoutCreated => "PAYOUT_CREATED",
+        PayoutSent => "PAYOUT_SENT",
+        PayoutSettled => "PAYOUT_SETTLED",
+        PayoutFailed => "PAYOUT_FAILED",
+        PayoutCancelled => "PAYOUT_CANCELLED",
+        ChargebackOpened => "CHARGEBACK_OPENED",
+        ChargebackResolved => "CHARGEBACK_RESOLVED",
+        CustomerRestricted => "CUSTOMER_RESTRICTED",
+        CustomerRestrictionLifted => "CUSTOMER_RESTRICTION_LIFTED",
+        PolicyPublished => "POLICY_PUBLISHED",
+    }
+);

@@ -13,9 +13,10 @@ use uuid::Uuid;
 use entity::{activation, order};
 
 use super::db::{begin_write, is_unique_violation, lock_by_id};
+use super::events;
 use super::orders::not_in_future;
 use super::{audit, new_id, now, RequestContext};
-use crate::domain::enums::{ActivationStatus, DeliveryChannel, OrderStatus};
+use crate::domain::enums::{ActivationStatus, DeliveryChannel, EventType, OrderStatus};
 use crate::domain::period::add_months;
 use crate::domain::{Email, Phone};
 use crate::error::{AppError, AppResult};
@@ -171,6 +172,9 @@ pub async fn record(
         json!({ "orderId": order.id, "channel": model.channel, "deliveredAt": model.delivered_at }),
     )
     .await?;
+    if model.delivered_at.is_some() {
+        events::record(&txn, ctx, EventType::ActivationDelivered, &model).await?;
+    }
     txn.commit().await?;
     Ok(model)
 }
@@ -223,6 +227,7 @@ pub async fn mark_delivered(
         json!({ "deliveredAt": delivered_at }),
     )
     .await?;
+    events::record(&txn, ctx, EventType::ActivationDelivered, &model).await?;
     txn.commit().await?;
     Ok(model)
 }

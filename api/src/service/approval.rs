@@ -12,8 +12,9 @@ use entity::{chargeback, claim_evidence, refund_claim};
 
 use super::claims::{check_version, lock, record_event, save, status_of, transition, Change};
 use super::db::begin_write;
-use super::{idempotency, now, orders, payouts, policy, RequestContext};
+use super::{events, idempotency, now, orders, payouts, policy, RequestContext};
 use crate::domain::claim::ClaimAction;
+use crate::domain::enums::EventType;
 use crate::domain::enums::{
     parse_stored, ChargebackStatus, ClaimStatus, Eligibility, PaymentMethod,
 };
@@ -246,6 +247,7 @@ pub async fn approve(
         let payout =
             payouts::create_pending(&txn, &order, current.id, amount, method, &rules, None).await?;
         ctx.fault_point("claim.approve").await?;
+        events::record(&txn, ctx, EventType::PayoutCreated, &payout).await?;
         record_event(&txn, current.id, "payout_created", Some(approver), None).await?;
         details["payoutId"] = json!(payout.id);
         if second {
@@ -265,7 +267,13 @@ pub async fn approve(
         )
         .await?;
     }
+    let kind = if to == ClaimStatus::AwaitingSecondApproval {
+        EventType::ClaimAwaitingSecondApproval
+    } else {
+        EventType::ClaimApproved
+    };
     let change = Change {
+        kind,
         event,
         note: event_note,
         audit_action: "claim.approve",
@@ -278,7 +286,7 @@ pub async fn approve(
 /// this one, in minor units. Amounts are at most 10^12 and an order has at
 /// most its total approved, so the sum fits; it is still added checked.
 async fn approved_total(
-    txn: &sea_orm::DatabaseTransaction,
+    txn: &crate::service::db::WriteTxn,
     order_id: Uuid,
     claim_id: Uuid,
 ) -> AppResult<i64> {

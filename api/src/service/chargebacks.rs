@@ -4,22 +4,22 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    DatabaseTransaction, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder,
+    EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder,
 };
 use serde_json::json;
 use uuid::Uuid;
 
 use entity::{activation, chargeback, customer, customer_contact, order, payout, refund_claim};
 
-use super::db::{begin_write, is_unique_violation};
+use super::db::{begin_write, is_unique_violation, WriteTxn};
 use super::orders::{money_of, not_in_future};
 use super::page::{fetch_page, SortOrder};
 use super::text::required_text_up_to;
-use super::{audit, claims, new_id, now, orders, policy, RequestContext};
+use super::{audit, claims, events, new_id, now, orders, policy, RequestContext};
 use crate::domain::claim::ClaimAction;
 use crate::domain::enums::{
-    parse_stored, ActivationStatus, ChargebackAction, ChargebackStatus, OrderStatus, PayoutStatus,
-    RejectionReason,
+    parse_stored, ActivationStatus, ChargebackAction, ChargebackStatus, EventType, OrderStatus,
+    PayoutStatus, RejectionReason,
 };
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::Money;
@@ -179,6 +179,8 @@ pub async fn record(
         m.overlaps_refund = Set(true);
         saved = m.update(&txn).await?;
     }
+    // Last, so its data holds `overlapsRefund` as committed.
+    events::record(&txn, ctx, EventType::ChargebackOpened, &saved).await?;
     txn.commit().await?;
     Ok(saved)
 }
@@ -186,7 +188,7 @@ pub async fn record(
 /// Without prior contact: suspend or terminate the activation, restrict the
 /// customer, reject the order's open claims.
 async fn apply_action(
-    txn: &DatabaseTransaction,
+    txn: &WriteTxn,
     ctx: &RequestContext,
     order: &order::Model,
     action: ChargebackAction,
@@ -230,7 +232,8 @@ async fn apply_action(
         m.restricted = Set(true);
         m.restriction_reason = Set(Some(RESTRICTION_REASON.to_string()));
         m.updated_at = Set(now());
-        m.update(txn).await?;
+        let restricted = m.update(txn).await?;
+        events::record(txn, ctx, EventType::CustomerRestricted, &restricted).await?;
         audit::record(
             txn,
             ctx,
@@ -256,7 +259,8 @@ async fn apply_action(
         m.open_order_id = Set(None);
         m.version = Set(claim.version + 1);
         m.updated_at = Set(now());
-        m.update(txn).await?;
+        let rejected = m.update(txn).await?;
+        events::record(txn, ctx, EventType::ClaimRejected, &rejected).await?;
         claims::record_event(
             txn,
             claim.id,
@@ -273,7 +277,7 @@ async fn apply_action(
 /// Cancels PENDING payouts, newest first, while the order's commitments
 /// exceed its total (the money invariant).
 async fn cancel_excess_pending_payouts(
-    txn: &DatabaseTransaction,
+    txn: &WriteTxn,
     ctx: &RequestContext,
     order: &order::Model,
 ) -> AppResult<()> {
@@ -301,7 +305,8 @@ async fn cancel_excess_pending_payouts(
         m.status = Set(PayoutStatus::Cancelled.as_str().to_string());
         m.failure_reason = Set(Some("cancelled: a chargeback covers this amount".into()));
         m.updated_at = Set(now());
-        m.update(txn).await?;
+        let cancelled = m.update(txn).await?;
+        events::record(txn, ctx, EventType::PayoutCancelled, &cancelled).await?;
         claims::record_event(
             txn,
             p.claim_id,
@@ -377,6 +382,7 @@ pub async fn resolve(
     m.updated_at = Set(now());
     let saved = m.update(&txn).await?;
     ctx.fault_point("chargeback.resolve").await?;
+    events::record(&txn, ctx, EventType::ChargebackResolved, &saved).await?;
     audit::record(
         &txn,
         ctx,

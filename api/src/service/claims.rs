@@ -5,19 +5,21 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    DatabaseTransaction, EntityTrait, IntoActiveModel, QueryFilter,
+    EntityTrait, IntoActiveModel, QueryFilter,
 };
 use serde_json::{json, Value};
 use uuid::Uuid;
 
 use entity::{claim_event, claim_evidence, refund_claim, staff};
 
-use super::db::{begin_write, is_unique_violation, lock_by_id};
+use super::db::{begin_write, is_unique_violation, lock_by_id, WriteTxn};
 use super::eligibility::assess_order;
+use super::events;
 use super::orders::{self, not_in_future};
 use super::text::required_text;
 use super::{audit, new_id, now, policy, RequestContext};
 use crate::domain::claim::{next_status, ClaimAction};
+use crate::domain::enums::EventType;
 use crate::domain::enums::{
     parse_stored, ClaimReason, ClaimStatus, ContactChannel, EvidenceKind, RejectionReason,
 };
@@ -80,8 +82,12 @@ pub async fn record_event<C: ConnectionTrait>(
     Ok(())
 }
 
-/// One claim change: what the event and the audit entry say about it.
+/// One claim change: what the timeline, the audit log and the outbox say
+/// about it.
 pub struct Change<'a> {
+    /// The outbox event (the claim after the change is its data).
+    pub kind: EventType,
+    /// The claim's own timeline entry.
     pub event: &'a str,
     pub note: Option<String>,
     pub audit_action: &'a str,
@@ -91,7 +97,7 @@ pub struct Change<'a> {
 /// Saves `model` with a bumped version, appends the event and the audit
 /// entry, and commits.
 pub async fn save(
-    txn: DatabaseTransaction,
+    txn: WriteTxn,
     ctx: &RequestContext,
     current: &refund_claim::Model,
     mut model: refund_claim::ActiveModel,
@@ -107,6 +113,7 @@ pub async fn save(
         map.insert("to".into(), json!(saved.status));
     }
     audit::record(&txn, ctx, change.audit_action, "claim", current.id, details).await?;
+    events::record(&txn, ctx, change.kind, &saved).await?;
     txn.commit().await?;
     Ok(saved)
 }
@@ -257,6 +264,7 @@ pub async fn submit(
     }
     audit::record(&txn, ctx, "claim.submit", "claim", id, details).await?;
     let created = lock(&txn, id).await?;
+    events::record(&txn, ctx, EventType::ClaimSubmitted, &created).await?;
     txn.commit().await?;
     Ok(created)
 }
@@ -285,6 +293,7 @@ pub async fn assign(
     model.assignee_id = Set(Some(assignee));
     model.status = Set(to.as_str().to_string());
     let change = Change {
+        kind: EventType::ClaimAssigned,
         event: "assigned",
         note: None,
         audit_action: "claim.assign",
@@ -307,6 +316,7 @@ pub async fn request_info(
     let mut model = current.clone().into_active_model();
     model.status = Set(to.as_str().to_string());
     let change = Change {
+        kind: EventType::ClaimInfoRequested,
         event: "info_requested",
         note: Some(message),
         audit_action: "claim.request_info",
@@ -371,6 +381,7 @@ pub async fn add_evidence(
     let mut model = current.clone().into_active_model();
     model.status = Set(to.as_str().to_string());
     let change = Change {
+        kind: EventType::ClaimEvidenceAdded,
         event: "evidence_added",
         note: None,
         audit_action: "claim.add_evidence",
@@ -391,6 +402,7 @@ pub async fn add_note(
     transition(&current, ClaimAction::AddNote)?;
     let model = current.clone().into_active_model();
     let change = Change {
+        kind: EventType::ClaimNoteAdded,
         event: "note_added",
         note: Some(note),
         audit_action: "claim.add_note",
@@ -414,6 +426,7 @@ pub async fn withdraw(
     model.status = Set(to.as_str().to_string());
     model.open_order_id = Set(None);
     let change = Change {
+        kind: EventType::ClaimWithdrawn,
         event: "withdrawn",
         note: Some(note),
         audit_action: "claim.withdraw",
@@ -444,6 +457,7 @@ pub async fn reject(
     model.decided_at = Set(Some(now()));
     model.open_order_id = Set(None);
     let change = Change {
+        kind: EventType::ClaimRejected,
         event: "rejected",
         note: Some(note),
         audit_action: "claim.reject",

@@ -14,7 +14,8 @@ use super::db::{begin_write, lock_by_id};
 use super::page::{fetch_page, SortOrder};
 use super::sql::like_escape;
 use super::text::filter_text;
-use super::{audit, new_id, now, RequestContext};
+use super::{audit, events, new_id, now, RequestContext};
+use crate::domain::enums::EventType;
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::{Email, Phone};
 use crate::error::{AppError, AppResult};
@@ -154,6 +155,7 @@ pub async fn lift_restriction(
     model.restriction_reason = Set(None);
     model.updated_at = Set(now());
     let model = model.update(&txn).await?;
+    events::record(&txn, ctx, EventType::CustomerRestrictionLifted, &model).await?;
     audit::record(
         &txn,
         ctx,

@@ -12,6 +12,7 @@ pub mod customers;
 pub mod db;
 pub mod demo;
 pub mod eligibility;
+pub mod events;
 pub mod faults;
 pub mod idempotency;
 pub mod orders;
@@ -24,22 +25,49 @@ pub mod sql;
 pub mod staff;
 pub mod text;
 pub mod throttle;
+pub mod webhooks;
 
 use uuid::Uuid;
 
-/// Who is acting and under which request, for audit entries.
-#[derive(Clone, Debug, Default)]
+/// Who is acting and under which request, for audit entries and events.
+#[derive(Clone, Debug)]
 pub struct RequestContext {
     pub actor: Option<Uuid>,
     pub request_id: Option<String>,
+    /// Who caused the change: staff, an integration, or the system.
+    pub source: events::Source,
+    /// Shared by the events this context writes: one change.
+    pub change_id: Uuid,
     /// Only tests set this (see `faults`).
     pub faults: Option<std::sync::Arc<faults::FaultPlan>>,
+}
+
+impl Default for RequestContext {
+    fn default() -> Self {
+        RequestContext {
+            actor: None,
+            request_id: None,
+            source: events::Source::System,
+            change_id: new_id(),
+            faults: None,
+        }
+    }
 }
 
 impl RequestContext {
     /// Work done by the system itself (CLI, migrations, demo seeding).
     pub fn system() -> Self {
         RequestContext::default()
+    }
+
+    /// A staff member's request.
+    pub fn staff(actor: Uuid, request_id: Option<String>) -> Self {
+        RequestContext {
+            actor: Some(actor),
+            request_id,
+            source: events::Source::Staff,
+            ..RequestContext::default()
+        }
     }
 
     /// A point inside a write transaction where a test may inject a fault.

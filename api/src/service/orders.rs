@@ -14,10 +14,11 @@ use uuid::Uuid;
 use entity::{chargeback, customer, order, payout};
 
 use super::db::{begin_write, lock_by_id};
+use super::events;
 use super::page::{fetch_page, SortOrder};
 use super::sql::{sum_parts, wide};
 use super::{audit, customers, new_id, now, RequestContext};
-use crate::domain::enums::{OrderStatus, PaymentMethod};
+use crate::domain::enums::{EventType, OrderStatus, PaymentMethod};
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::{Devices, Email, Money, Phone, PlanMonths};
 use crate::error::{AppError, AppResult};
@@ -199,8 +200,13 @@ pub async fn create(
         json!({ "number": new.number, "customerId": customer.id, "total": new.total.minor(), "currency": new.total.currency().code() }),
     )
     .await?;
+    let stored = stored.ok_or_else(|| AppError::internal("order vanished after insert"))?;
+    events::record(&txn, ctx, EventType::OrderCreated, &stored).await?;
+    if stored.paid_at.is_some() {
+        events::record(&txn, ctx, EventType::OrderPaid, &stored).await?;
+    }
     txn.commit().await?;
-    stored.ok_or_else(|| AppError::internal("order vanished after insert"))
+    Ok(stored)
 }
 
 /// Locks the order row for the rest of the transaction (money-affecting
@@ -263,6 +269,7 @@ pub async fn mark_paid(
         json!({ "paidAt": paid_at }),
     )
     .await?;
+    events::record(&txn, ctx, EventType::OrderPaid, &model).await?;
     txn.commit().await?;
     Ok(model)
 }

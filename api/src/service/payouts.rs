@@ -2,20 +2,22 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    DatabaseTransaction, DbErr, EntityTrait, IntoActiveModel, QueryFilter,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr,
+    EntityTrait, IntoActiveModel, QueryFilter,
 };
 use serde_json::json;
 use uuid::Uuid;
 
 use entity::{order, payout};
 
-use super::db::{begin_write, is_unique_violation, lock_by_id};
+use super::db::{begin_write, is_unique_violation, lock_by_id, WriteTxn};
 use super::page::{fetch_page, SortOrder};
 use super::text::{required_text, required_text_up_to};
-use super::{audit, claims, idempotency, new_id, now, RequestContext};
+use super::{audit, claims, events, idempotency, new_id, now, RequestContext};
 use crate::domain::claim::ClaimAction;
-use crate::domain::enums::{parse_stored, ClaimStatus, OrderStatus, PaymentMethod, PayoutStatus};
+use crate::domain::enums::{
+    parse_stored, ClaimStatus, EventType, OrderStatus, PaymentMethod, PayoutStatus,
+};
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::period::add_business_days;
 use crate::domain::policy::PolicyRules;
@@ -100,12 +102,15 @@ fn invalid(p: &payout::Model, what: &str) -> AppError {
     AppError::InvalidTransition(format!("a {} payout cannot be {what}", p.status))
 }
 
-/// Saves a payout change with its claim event and audit entry.
+/// Saves a payout change with its claim timeline entry, audit entry and
+/// outbox event.
+#[allow(clippy::too_many_arguments)]
 async fn save_change(
-    txn: DatabaseTransaction,
+    txn: WriteTxn,
     ctx: &RequestContext,
     current: &payout::Model,
     mut model: payout::ActiveModel,
+    kind: EventType,
     event: &str,
     action: &str,
     details: serde_json::Value,
@@ -115,6 +120,7 @@ async fn save_change(
     ctx.fault_point(action).await?;
     claims::record_event(&txn, current.claim_id, event, ctx.actor, None).await?;
     audit::record(&txn, ctx, action, "payout", current.id, details).await?;
+    events::record(&txn, ctx, kind, &saved).await?;
     txn.commit().await?;
     Ok(saved)
 }
@@ -140,6 +146,7 @@ pub async fn mark_sent(
         ctx,
         &current,
         model,
+        EventType::PayoutSent,
         "payout_sent",
         "payout.mark_sent",
         json!({ "externalReference": reference }),
@@ -171,6 +178,7 @@ pub async fn mark_failed(
         ctx,
         &current,
         model,
+        EventType::PayoutFailed,
         "payout_failed",
         "payout.mark_failed",
         json!({ "reason": reason }),
@@ -215,6 +223,7 @@ pub async fn mark_settled(
         json!({ "settledAt": settled_at }),
     )
     .await?;
+    events::record(&txn, ctx, EventType::PayoutSettled, &saved).await?;
     settle_claim_and_order(&txn, ctx, &order, current.claim_id).await?;
     txn.commit().await?;
     Ok(saved)
@@ -223,7 +232,7 @@ pub async fn mark_settled(
 /// Moves the claim to REFUNDED once settled payouts reach its approved
 /// amount, and the order to PARTIALLY_REFUNDED / REFUNDED.
 async fn settle_claim_and_order(
-    txn: &DatabaseTransaction,
+    txn: &WriteTxn,
     ctx: &RequestContext,
     order: &order::Model,
     claim_id: Uuid,
@@ -248,7 +257,8 @@ async fn settle_claim_and_order(
         model.status = Set(to.as_str().to_string());
         model.version = Set(claim.version + 1);
         model.updated_at = Set(now());
-        model.update(txn).await?;
+        let refunded = model.update(txn).await?;
+        events::record(txn, ctx, EventType::ClaimRefunded, &refunded).await?;
         claims::record_event(txn, claim.id, "refunded", ctx.actor, None).await?;
         audit::record(
             txn,
@@ -398,6 +408,7 @@ pub async fn retry(
         json!({ "retryOf": failed.id, "method": method.as_str(), "note": note }),
     )
     .await?;
+    events::record(&txn, ctx, EventType::PayoutCreated, &created).await?;
     txn.commit().await?;
     Ok(created)
 }

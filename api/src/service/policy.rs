@@ -11,8 +11,8 @@ use serde_json::json;
 use entity::policy_version;
 
 use super::db::{begin_write, is_unique_violation};
-use super::{audit, new_id, now, RequestContext};
-use crate::domain::enums::{parse_stored, ChargebackAction, ClaimReason};
+use super::{audit, events, new_id, now, RequestContext};
+use crate::domain::enums::{parse_stored, ChargebackAction, ClaimReason, EventType};
 use crate::domain::policy::PolicyRules;
 use crate::domain::{Currency, Money};
 use crate::error::{AppError, AppResult};
@@ -195,6 +195,7 @@ pub async fn publish(
         json!({ "version": model.version, "effectiveFrom": model.effective_from }),
     )
     .await?;
+    events::record(&txn, ctx, EventType::PolicyPublished, &model).await?;
     txn.commit().await?;
     Ok(model)
 }

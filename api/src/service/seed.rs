@@ -57,7 +57,7 @@ fn pick<T: Copy>(rng: &mut Rng, items: &[T]) -> T {
     items[rng.below(items.len() as u64) as usize]
 }
 
-async fn insert_chunks<E, A>(txn: &sea_orm::DatabaseTransaction, rows: Vec<A>) -> AppResult<()>
+async fn insert_chunks<E, A>(txn: &super::db::WriteTxn, rows: Vec<A>) -> AppResult<()>
 where
     E: EntityTrait<ActiveModel = A>,
     A: sea_orm::ActiveModelTrait<Entity = E> + Send,
