@@ -1,0 +1,365 @@
+//! Webhook deliveries: one row per event and endpoint, created when the event
+//! is numbered, attempted on the retry schedule, held by one process at a
+//! time through a lease, and never lost: a process that dies mid-attempt
+//! leaves a lease that runs out, and another process resumes the delivery.
+
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect,
+};
+use serde_json::json;
+use uuid::Uuid;
+
+use entity::{event, webhook_delivery, webhook_endpoint};
+
+use super::endpoints::wants;
+use crate::domain::page::{Page, PageRequest};
+use crate::error::{AppError, AppResult};
+use crate::service::db::{begin_write, WriteTxn};
+use crate::service::page::{fetch_page, SortOrder};
+use crate::service::{audit, new_id, now, RequestContext};
+
+crate::stored_enum!(
+    /// Where a delivery stands.
+    DeliveryStatus {
+        Pending => "PENDING",
+        Succeeded => "SUCCEEDED",
+        Failed => "FAILED",
+    }
+);
+
+/// The retry schedule of DESIGN.md: seconds to wait after each failed
+/// attempt; after the last, the delivery is FAILED.
+pub const DEFAULT_SCHEDULE: [u64; 7] = [5, 300, 1_800, 7_200, 18_000, 36_000, 36_000];
+
+/// Days of failures without a success before an endpoint is disabled.
+pub const DISABLE_AFTER_DAYS: i64 = 5;
+
+/// Queues one delivery per enabled endpoint that wants each event, in the
+/// sequencer's transaction (so the event becomes visible with them).
+pub async fn enqueue(txn: &WriteTxn, events: &[event::Model]) -> AppResult<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let endpoints = webhook_endpoint::Entity::find()
+        .filter(webhook_endpoint::Column::Enabled.eq(true))
+        .all(txn)
+        .await?;
+    if endpoints.is_empty() {
+        return Ok(());
+    }
+    let at = now();
+    let rows: Vec<webhook_delivery::ActiveModel> = events
+        .iter()
+        .flat_map(|e| {
+            endpoints
+                .iter()
+                .filter(|ep| wants(ep, &e.event_type))
+                .map(move |ep| webhook_delivery::ActiveModel {
+                    id: Set(new_id()),
+                    endpoint_id: Set(ep.id),
+                    event_id: Set(e.id),
+                    status: Set(DeliveryStatus::Pending.as_str().to_string()),
+                    attempts: Set(0),
+                    next_attempt_at: Set(Some(at)),
+                    last_attempt_at: Set(None),
+                    response_status: Set(None),
+                    last_error: Set(None),
+                    succeeded_at: Set(None),
+                    lease_until: Set(None),
+                    leased_by: Set(None),
+                    created_at: Set(at),
+                })
+        })
+        .collect();
+    // Chunks keep each statement well below every backend's limit on bound
+    // parameters (13 per row).
+    for chunk in rows.chunks(200) {
+        webhook_delivery::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(txn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Filters of the `webhookDeliveries` query.
+#[derive(Clone, Debug, Default)]
+pub struct DeliveryQuery {
+    pub endpoint_id: Option<Uuid>,
+    pub status: Vec<DeliveryStatus>,
+}
+
+/// Newest first.
+pub async fn list<C: ConnectionTrait>(
+    conn: &C,
+    filter: &DeliveryQuery,
+    page: &PageRequest,
+) -> AppResult<Page<webhook_delivery::Model>> {
+    let mut q = webhook_delivery::Entity::find();
+    if let Some(id) = filter.endpoint_id {
+        q = q.filter(webhook_delivery::Column::EndpointId.eq(id));
+    }
+    if !filter.status.is_empty() {
+        q = q.filter(
+            webhook_delivery::Column::Status.is_in(filter.status.iter().map(|s| s.as_str())),
+        );
+    }
+    Ok(fetch_page(
+        conn,
+        q,
+        webhook_delivery::Column::Id,
+        SortOrder::NewestFirst,
+        page,
+    )
+    .await?)
+}
+
+pub async fn find<C: ConnectionTrait>(
+    conn: &C,
+    id: Uuid,
+) -> AppResult<Option<webhook_delivery::Model>> {
+    Ok(webhook_delivery::Entity::find_by_id(id).one(conn).await?)
+}
+
+/// Queues a new attempt now, whatever the delivery's status.
+pub async fn redeliver(
+    db: &DatabaseConnection,
+    ctx: &RequestContext,
+    id: Uuid,
+) -> AppResult<webhook_delivery::Model> {
+    let txn = begin_write(db).await?;
+    let current =
+        crate::service::db::lock_by_id::<webhook_delivery::Entity, _>(&txn, id, "webhook delivery")
+            .await?;
+    // A disabled endpoint's deliveries are never attempted.
+    let enabled = webhook_endpoint::Entity::find_by_id(current.endpoint_id)
+        .one(&txn)
+        .await?
+        .is_some_and(|e| e.enabled);
+    if !enabled {
+        return Err(AppError::InvalidTransition(
+            "the endpoint is disabled; enable it to redeliver".into(),
+        ));
+    }
+    webhook_delivery::Entity::update_many()
+        .col_expr(
+            webhook_delivery::Column::Status,
+            Expr::value(DeliveryStatus::Pending.as_str()),
+        )
+        .col_expr(webhook_delivery::Column::NextAttemptAt, Expr::value(now()))
+        .filter(webhook_delivery::Column::Id.eq(id))
+        .exec(&txn)
+        .await?;
+    audit::record(&txn, ctx, "webhook.redeliver", "webhook_delivery", id, json!({ "from": current.status, "eventId": current.event_id, "endpointId": current.endpoint_id })).await?;
+    let saved = find(&txn, id)
+        .await?
+        .ok_or(AppError::NotFound("webhook delivery"))?;
+    txn.commit().await?;
+    Ok(saved)
+}
+
+/// Takes up to `limit` due deliveries of enabled endpoints for `lease`, in
+/// one conditional `UPDATE` that marks them with a fresh lease id, then
+/// reads back what carries that id: two processes never hold the same one
+/// (the loser's update no longer matches it).
+pub async fn lease_due(
+    db: &DatabaseConnection,
+    limit: u64,
+    lease: Duration,
+) -> AppResult<Vec<webhook_delivery::Model>> {
+    let at = now();
+    let lease_id = new_id();
+    let free = Condition::any()
+        .add(webhook_delivery::Column::LeaseUntil.is_null())
+        .add(webhook_delivery::Column::LeaseUntil.lt(at));
+    let enabled = sea_orm::sea_query::Query::select()
+        .column(webhook_endpoint::Column::Id)
+        .from(webhook_endpoint::Entity)
+        .and_where(webhook_endpoint::Column::Enabled.eq(true))
+        .to_owned();
+    let due: Vec<Uuid> = webhook_delivery::Entity::find()
+        .select_only()
+        .column(webhook_delivery::Column::Id)
+        .filter(webhook_delivery::Column::Status.eq(DeliveryStatus::Pending.as_str()))
+        .filter(webhook_delivery::Column::NextAttemptAt.lte(at))
+        .filter(free.clone())
+        .filter(webhook_delivery::Column::EndpointId.in_subquery(enabled))
+        .order_by_asc(webhook_delivery::Column::NextAttemptAt)
+        .limit(limit)
+        .into_tuple()
+        .all(db)
+        .await?;
+    if due.is_empty() {
+        return Ok(Vec::new());
+    }
+    let won = webhook_delivery::Entity::update_many()
+        .col_expr(
+            webhook_delivery::Column::LeaseUntil,
+            Expr::value(at + lease),
+        )
+        .col_expr(webhook_delivery::Column::LeasedBy, Expr::value(lease_id))
+        .filter(webhook_delivery::Column::Id.is_in(due.clone()))
+        .filter(webhook_delivery::Column::Status.eq(DeliveryStatus::Pending.as_str()))
+        .filter(free)
+        .exec(db)
+        .await?
+        .rows_affected;
+    if won == 0 {
+        return Ok(Vec::new());
+    }
+    // By primary key: `leased_by` alone has no index.
+    Ok(webhook_delivery::Entity::find()
+        .filter(webhook_delivery::Column::Id.is_in(due))
+        .filter(webhook_delivery::Column::LeasedBy.eq(lease_id))
+        .all(db)
+        .await?)
+}
+
+/// What one attempt came to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outcome {
+    pub succeeded: bool,
+    pub response_status: Option<u16>,
+    /// At most 1 KiB.
+    pub error: Option<String>,
+}
+
+/// One finished attempt, to be recorded.
+pub struct Attempt {
+    pub delivery: webhook_delivery::Model,
+    pub endpoint: Option<webhook_endpoint::Model>,
+    pub outcome: Outcome,
+    pub at: DateTime<Utc>,
+}
+
+/// Records finished attempts in one transaction (the dispatcher batches
+/// them: one write instead of one per delivery). See [`record_attempt`].
+pub async fn record_attempts(
+    db: &DatabaseConnection,
+    attempts: &[Attempt],
+    schedule: &[u64],
+) -> AppResult<()> {
+    let txn = begin_write(db).await?;
+    for a in attempts {
+        record_attempt(
+            &txn,
+            &a.delivery,
+            a.endpoint.as_ref(),
+            &a.outcome,
+            schedule,
+            a.at,
+        )
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Records an attempt: success, the next attempt on the schedule, or FAILED
+/// after the schedule's last; and the endpoint's failure streak, disabling
+/// it after [`DISABLE_AFTER_DAYS`] without a success. The lease is released.
+///
+/// Each write is one conditional statement, without locks: a success of an
+/// endpoint that was not failing (the usual case) is a single `UPDATE`, so
+/// busy endpoints do not queue on their row.
+pub async fn record_attempt<C: ConnectionTrait>(
+    db: &C,
+    delivery: &webhook_delivery::Model,
+    endpoint: Option<&webhook_endpoint::Model>,
+    outcome: &Outcome,
+    schedule: &[u64],
+    attempted_at: DateTime<Utc>,
+) -> AppResult<()> {
+    let attempts = delivery.attempts + 1;
+    let mut row = webhook_delivery::ActiveModel {
+        id: Set(delivery.id),
+        attempts: Set(attempts),
+        last_attempt_at: Set(Some(attempted_at)),
+        response_status: Set(outcome.response_status.map(i32::from)),
+        last_error: Set(outcome.error.clone()),
+        lease_until: Set(None),
+        leased_by: Set(None),
+        ..Default::default()
+    };
+    let retries_done = usize::try_from(attempts).unwrap_or(usize::MAX) - 1;
+    if outcome.succeeded {
+        row.status = Set(DeliveryStatus::Succeeded.as_str().to_string());
+        row.succeeded_at = Set(Some(attempted_at));
+        row.next_attempt_at = Set(None);
+    } else if let Some(wait) = schedule.get(retries_done) {
+        row.next_attempt_at = Set(Some(
+            attempted_at + Duration::seconds(i64::try_from(*wait).unwrap_or(i64::MAX / 2)),
+        ));
+    } else {
+        row.status = Set(DeliveryStatus::Failed.as_str().to_string());
+        row.next_attempt_at = Set(None);
+    }
+    // Only while the lease is still this attempt's: a redelivery or a
+    // takeover after an expired lease is not overwritten.
+    webhook_delivery::Entity::update_many()
+        .set(row)
+        .filter(webhook_delivery::Column::Id.eq(delivery.id))
+        .filter(webhook_delivery::Column::LeasedBy.eq(delivery.leased_by))
+        .exec(db)
+        .await?;
+    let Some(endpoint) = endpoint else {
+        return Ok(());
+    };
+    use webhook_endpoint::Column as E;
+    if outcome.succeeded {
+        if endpoint.failing_since.is_some() {
+            webhook_endpoint::Entity::update_many()
+                .col_expr(E::FailingSince, Expr::value(Option::<DateTime<Utc>>::None))
+                .filter(E::Id.eq(endpoint.id))
+                .exec(db)
+                .await?;
+        }
+        return Ok(());
+    }
+    if endpoint.failing_since.is_none() {
+        webhook_endpoint::Entity::update_many()
+            .col_expr(E::FailingSince, Expr::value(attempted_at))
+            .filter(E::Id.eq(endpoint.id))
+            .filter(E::FailingSince.is_null())
+            .exec(db)
+            .await?;
+        return Ok(());
+    }
+    // Failing for long enough: disabled once (the conditional update lets
+    // exactly one attempt do it), with its audit entry.
+    let limit = attempted_at - Duration::days(DISABLE_AFTER_DAYS);
+    let since = endpoint.failing_since.unwrap_or(attempted_at);
+    if since > limit || !endpoint.enabled {
+        return Ok(());
+    }
+    let disabled = webhook_endpoint::Entity::update_many()
+        .col_expr(E::Enabled, Expr::value(false))
+        .col_expr(
+            E::DisabledReason,
+            Expr::value(format!(
+                "disabled automatically: deliveries failed without a success since {}",
+                since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            )),
+        )
+        .col_expr(E::UpdatedAt, Expr::value(attempted_at))
+        .filter(E::Id.eq(endpoint.id))
+        .filter(E::Enabled.eq(true))
+        .filter(E::FailingSince.lte(limit))
+        .exec(db)
+        .await?
+        .rows_affected;
+    if disabled == 1 {
+        audit::record(
+            db,
+            &RequestContext::system(),
+            "webhook.disable",
+            "webhook_endpoint",
+            endpoint.id,
+            json!({ "failingSince": since }),
+        )
+        .await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,346 @@
+//! Sends due webhook deliveries: signed POSTs, a bounded number at a time,
+//! each under a lease (see `deliveries.rs`).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sea_orm::DatabaseConnection;
+use tokio::sync::{mpsc, Semaphore};
+
+use entity::{event, webhook_delivery, webhook_endpoint};
+
+use super::address::{self, GuardedResolver, TargetPolicy};
+use super::deliveries::{self, Attempt, Outcome};
+use super::{endpoints, signing};
+use crate::error::{error_chain, AppError, AppResult};
+use crate::secrets::CredentialCipher;
+use crate::service::events::envelope;
+use crate::service::events::hub::Hub;
+
+/// Most bytes of a receiver's answer read (the rest is dropped).
+pub const MAX_RESPONSE_BYTES: usize = 64 * 1024;
+/// Most bytes of `lastError` kept.
+pub const MAX_ERROR_BYTES: usize = 1024;
+/// Attempts in flight at once in one process.
+const CONCURRENCY: usize = 32;
+/// How often the dispatcher looks for due deliveries when nothing woke it.
+const POLL: Duration = Duration::from_millis(500);
+/// Finished attempts waiting to be recorded.
+const RECORD_QUEUE: usize = 1024;
+/// Most attempts recorded in one transaction.
+const RECORD_BATCH: usize = 64;
+/// The least time between two leases of due deliveries, and how long the
+/// recorder waits for more finished attempts to join a batch.
+const LEASE_GAP: Duration = Duration::from_millis(50);
+
+/// Envelopes of a batch's events, by event id.
+type Body = HashMap<uuid::Uuid, Arc<Vec<u8>>>;
+/// A batch's endpoints, by id.
+type Targets = HashMap<uuid::Uuid, Arc<webhook_endpoint::Model>>;
+
+/// The dispatcher's settings.
+#[derive(Clone, Debug)]
+pub struct DispatchSettings {
+    pub policy: TargetPolicy,
+    /// Seconds to wait after each failed attempt (`WEBHOOK_RETRY_SCHEDULE`).
+    pub schedule: Vec<u64>,
+    /// `WEBHOOK_TIMEOUT_SECS`.
+    pub timeout: Duration,
+}
+
+pub struct Dispatcher {
+    db: DatabaseConnection,
+    cipher: Arc<CredentialCipher>,
+    client: reqwest::Client,
+    settings: DispatchSettings,
+    permits: Arc<Semaphore>,
+    /// Finished attempts, recorded in batches by [`Dispatcher::record`].
+    finished: mpsc::Sender<Attempt>,
+    unrecorded: std::sync::Mutex<Option<mpsc::Receiver<Attempt>>>,
+}
+
+impl Dispatcher {
+    pub fn new(
+        db: DatabaseConnection,
+        cipher: Arc<CredentialCipher>,
+        settings: DispatchSettings,
+    ) -> AppResult<Self> {
+        // No proxy from the environment (`HTTP_PROXY` …): through a proxy the
+        // only address checked would be the proxy's, and the proxy would
+        // reach the private hosts the resolver refuses.
+        let mut client = reqwest::Client::builder()
+            .no_proxy()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(settings.timeout)
+            .connect_timeout(settings.timeout)
+            .user_agent("refund-desk-webhooks/1");
+        if !settings.policy.allow_private {
+            client = client.dns_resolver(Arc::new(GuardedResolver));
+        }
+        let (finished, unrecorded) = mpsc::channel(RECORD_QUEUE);
+        Ok(Dispatcher {
+            db,
+            cipher,
+            client: client.build().map_err(AppError::internal)?,
+            settings,
+            permits: Arc::new(Semaphore::new(CONCURRENCY)),
+            finished,
+            unrecorded: std::sync::Mutex::new(Some(unrecorded)),
+        })
+    }
+
+    /// A lease outlives an attempt (the client's timeout covers the whole
+    /// exchange; then the outcome is recorded), so only a dead process's
+    /// lease runs out.
+    fn lease(&self) -> chrono::Duration {
+        chrono::Duration::from_std(self.settings.timeout * 2).unwrap_or_default()
+            + chrono::Duration::seconds(5)
+    }
+
+    /// Runs until the process ends: woken by the event pump when deliveries
+    /// were queued, and every half second for retries that fall due.
+    pub async fn run(self: Arc<Self>, hub: Arc<Hub>) {
+        let unrecorded = self
+            .unrecorded
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(rx) = unrecorded {
+            tokio::spawn(self.clone().record(rx));
+        }
+        loop {
+            tokio::select! {
+                _ = hub.deliveries.notified() => {}
+                _ = tokio::time::sleep(POLL) => {}
+            }
+            // While deliveries are due: wait for a free place, lease as many
+            // as there are free places, send them, and again.
+            loop {
+                let Ok(first) = self.permits.clone().acquire_owned().await else {
+                    return;
+                };
+                let free = 1 + self.permits.available_permits() as u64;
+                let due = match deliveries::lease_due(&self.db, free, self.lease()).await {
+                    Ok(d) => d,
+                    Err(err) => {
+                        tracing::warn!(cause = %err.describe(), "could not read due webhook deliveries");
+                        break;
+                    }
+                };
+                if due.is_empty() {
+                    break;
+                }
+                // One read of the batch's events and endpoints, and one body
+                // per event, however many endpoints receive it.
+                let (bodies, targets) = match self.batch_context(&due).await {
+                    Ok(c) => c,
+                    Err(err) => {
+                        tracing::warn!(cause = %err.describe(), "could not read the events of due webhook deliveries");
+                        (HashMap::new(), HashMap::new())
+                    }
+                };
+                let due_count = due.len();
+                let mut permit = Some(first);
+                for delivery in due {
+                    let permit = match permit.take() {
+                        Some(p) => p,
+                        None => match self.permits.clone().acquire_owned().await {
+                            Ok(p) => p,
+                            Err(_) => return,
+                        },
+                    };
+                    let body = bodies.get(&delivery.event_id).cloned();
+                    let endpoint = targets.get(&delivery.endpoint_id).cloned();
+                    let me = self.clone();
+                    tokio::spawn(async move {
+                        let _permit = permit;
+                        me.attempt(delivery, endpoint, body).await;
+                    });
+                }
+                if (due_count as u64) < free {
+                    // All that was due is on its way: gather what comes
+                    // next into one lease rather than one per delivery.
+                    tokio::time::sleep(LEASE_GAP).await;
+                }
+            }
+        }
+    }
+
+    /// The bodies of the deliveries' events (the webhook envelope, built
+    /// once per event) and their endpoints, by id.
+    async fn batch_context(&self, due: &[webhook_delivery::Model]) -> AppResult<(Body, Targets)> {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        let event_ids: Vec<uuid::Uuid> = due.iter().map(|d| d.event_id).collect();
+        let endpoint_ids: Vec<uuid::Uuid> = due.iter().map(|d| d.endpoint_id).collect();
+        let events = event::Entity::find()
+            .filter(event::Column::Id.is_in(event_ids))
+            .all(&self.db)
+            .await?;
+        let bodies = events
+            .iter()
+            .map(|e| {
+                let body = serde_json::to_vec(&envelope(e)).map_err(AppError::internal)?;
+                Ok((e.id, Arc::new(body)))
+            })
+            .collect::<AppResult<_>>()?;
+        let targets = webhook_endpoint::Entity::find()
+            .filter(webhook_endpoint::Column::Id.is_in(endpoint_ids))
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|e| (e.id, Arc::new(e)))
+            .collect();
+        Ok((bodies, targets))
+    }
+
+    /// One attempt; its outcome goes to the recorder whatever it is.
+    async fn attempt(
+        &self,
+        delivery: webhook_delivery::Model,
+        endpoint: Option<Arc<webhook_endpoint::Model>>,
+        body: Option<Arc<Vec<u8>>>,
+    ) {
+        let at = crate::service::now();
+        let outcome = match self
+            .send(&delivery, endpoint.as_deref(), body.as_deref(), at)
+            .await
+        {
+            Ok(outcome) => outcome,
+            // Our own failure (a missing row, a secret that does not
+            // decrypt) is recorded like a failed attempt, so it is visible
+            // and retried, never silently dropped.
+            Err(err) => Outcome {
+                succeeded: false,
+                response_status: None,
+                error: Some(truncate(err.describe(), MAX_ERROR_BYTES)),
+            },
+        };
+        let attempt = Attempt {
+            delivery,
+            endpoint: endpoint.map(Arc::unwrap_or_clone),
+            outcome,
+            at,
+        };
+        // The recorder only ends with the process.
+        let _ = self.finished.send(attempt).await;
+    }
+
+    /// Records finished attempts, up to [`RECORD_BATCH`] in one transaction:
+    /// each attempt still releases its lease, but a burst of deliveries costs
+    /// a few writes instead of one each. An attempt lost here (the database
+    /// fails, the process dies) keeps its lease until it runs out, and is then
+    /// attempted again.
+    async fn record(self: Arc<Self>, mut rx: mpsc::Receiver<Attempt>) {
+        let mut batch = Vec::with_capacity(RECORD_BATCH);
+        while rx.recv_many(&mut batch, RECORD_BATCH).await > 0 {
+            if batch.len() < RECORD_BATCH {
+                // Let the attempts finishing now join this write.
+                tokio::time::sleep(LEASE_GAP).await;
+                let room = RECORD_BATCH - batch.len();
+                while batch.len() < RECORD_BATCH {
+                    match rx.try_recv() {
+                        Ok(a) => batch.push(a),
+                        Err(_) => break,
+                    }
+                }
+                let _ = room;
+            }
+            if let Err(err) =
+                deliveries::record_attempts(&self.db, &batch, &self.settings.schedule).await
+            {
+                tracing::warn!(attempts = batch.len(), cause = %err.describe(), "webhook attempts could not be recorded; they are attempted again when their leases run out");
+            }
+            batch.clear();
+        }
+    }
+
+    async fn send(
+        &self,
+        delivery: &webhook_delivery::Model,
+        endpoint: Option<&webhook_endpoint::Model>,
+        body: Option<&Vec<u8>>,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> AppResult<Outcome> {
+        let endpoint = endpoint.ok_or(AppError::NotFound("webhook endpoint"))?;
+        let body = body.ok_or(AppError::NotFound("event"))?.clone();
+        let url = url::Url::parse(&endpoint.url).map_err(AppError::internal)?;
+        if !self.settings.policy.allow_private && address::blocked_literal(&url) {
+            return Ok(failure(None, address::BLOCKED.to_string()));
+        }
+        let id = delivery.event_id.to_string();
+        let timestamp = at.timestamp();
+        let keys = endpoints::signing_keys(&self.cipher, endpoint, at)?;
+        let request = self
+            .client
+            .post(url)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .header("webhook-id", &id)
+            .header("webhook-timestamp", timestamp.to_string())
+            .header(
+                "webhook-signature",
+                signing::header(&keys, &id, timestamp, &body),
+            )
+            .body(body);
+        let mut response = match request.send().await {
+            Ok(r) => r,
+            Err(err) => {
+                let chain = error_chain(&err);
+                let why = if chain.contains(address::BLOCKED) {
+                    address::BLOCKED.to_string()
+                } else if err.is_timeout() {
+                    format!("no answer within {} s", self.settings.timeout.as_secs())
+                } else {
+                    chain
+                };
+                return Ok(failure(None, why));
+            }
+        };
+        let status = response.status();
+        let mut read = Vec::new();
+        // Only the first 64 KiB are read; a receiver that sends more (or
+        // keeps sending) cannot fill memory, and the client's timeout covers
+        // the whole exchange, body included, so it cannot hold the attempt.
+        while read.len() < MAX_RESPONSE_BYTES {
+            match response.chunk().await {
+                Ok(Some(chunk)) => read.extend_from_slice(&chunk),
+                _ => break,
+            }
+        }
+        if status.is_success() {
+            return Ok(Outcome {
+                succeeded: true,
+                response_status: Some(status.as_u16()),
+                error: None,
+            });
+        }
+        let snippet =
+            String::from_utf8_lossy(&read[..read.len().min(MAX_ERROR_BYTES)]).into_owned();
+        let why = if status.is_redirection() {
+            format!("HTTP {status}: redirects are not followed")
+        } else {
+            format!("HTTP {status}: {snippet}")
+        };
+        Ok(failure(Some(status.as_u16()), why))
+    }
+}
+
+fn failure(status: Option<u16>, error: String) -> Outcome {
+    Outcome {
+        succeeded: false,
+        response_status: status,
+        error: Some(truncate(error, MAX_ERROR_BYTES)),
+    }
+}
+
+/// Cuts `s` to at most `max` bytes, on a character boundary.
+fn truncate(mut s: String, max: usize) -> String {
+    if s.len() > max {
+        let mut end = max;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        s.truncate(end);
+    }
+    s
+}
