@@ -32,6 +32,14 @@ pub struct Settings {
     pub cors_origins: Vec<String>,
     /// How far back a claim's `submittedAt` may be set.
     pub claim_backdating: crate::service::claims::Backdating,
+    /// How often each process looks for events committed by others.
+    pub event_poll: Duration,
+    /// Outbound webhooks: where they may go, retries, timeout.
+    pub webhooks: crate::service::webhooks::dispatch::DispatchSettings,
+    /// Most WebSocket connections one process keeps.
+    pub ws_max_connections: usize,
+    /// NATS JetStream server that events are published to, if any.
+    pub nats_url: Option<String>,
     /// Test-only fault injection; never set from the configuration.
     pub faults: Option<Arc<crate::service::faults::FaultPlan>>,
 }
@@ -110,6 +118,39 @@ pub struct ConfigArgs {
     /// How many days back staff may date a claim they enter (`submittedAt`).
     #[arg(long, env = "CLAIM_BACKDATE_DAYS", default_value_t = 30, global = true)]
     pub claim_backdate_days: u32,
+    /// Milliseconds between looks for events committed by other processes.
+    #[arg(long, env = "EVENT_POLL_MS", default_value_t = 250, global = true)]
+    pub event_poll_ms: u64,
+    /// Seconds to wait after each failed webhook attempt, comma-separated
+    /// (default: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h).
+    #[arg(
+        long,
+        env = "WEBHOOK_RETRY_SCHEDULE",
+        default_value = "",
+        global = true
+    )]
+    pub webhook_retry_schedule: String,
+    #[arg(
+        long,
+        env = "WEBHOOK_TIMEOUT_SECS",
+        default_value_t = 10,
+        global = true
+    )]
+    pub webhook_timeout_secs: u64,
+    /// Whether webhooks may go to private addresses (default: outside
+    /// production only).
+    #[arg(long, env = "WEBHOOK_ALLOW_PRIVATE_TARGETS", global = true)]
+    pub webhook_allow_private_targets: Option<bool>,
+    #[arg(
+        long,
+        env = "WS_MAX_CONNECTIONS",
+        default_value_t = 1000,
+        global = true
+    )]
+    pub ws_max_connections: usize,
+    /// e.g. `nats://127.0.0.1:4222`; unset: no event bus.
+    #[arg(long, env = "NATS_URL", global = true)]
+    pub nats_url: Option<String>,
 }
 
 /// A configuration the server refuses to start with.
@@ -171,6 +212,26 @@ impl ConfigArgs {
             ));
         }
         let cors_origins = parse_origins(&self.cors_allowed_origins)?;
+        if !(1..=500).contains(&self.event_poll_ms) {
+            return Err(ConfigError("EVENT_POLL_MS must be 1 to 500".into()));
+        }
+        if self.webhook_timeout_secs == 0 || self.webhook_timeout_secs > 60 {
+            return Err(ConfigError("WEBHOOK_TIMEOUT_SECS must be 1 to 60".into()));
+        }
+        let schedule = parse_schedule(&self.webhook_retry_schedule)?;
+        let production = self.environment == Environment::Production;
+        let webhooks = crate::service::webhooks::dispatch::DispatchSettings {
+            policy: crate::service::webhooks::address::TargetPolicy {
+                https_only: production,
+                allow_private: self.webhook_allow_private_targets.unwrap_or(!production),
+            },
+            schedule,
+            timeout: Duration::from_secs(self.webhook_timeout_secs),
+        };
+        if self.ws_max_connections == 0 {
+            return Err(ConfigError("WS_MAX_CONNECTIONS must be at least 1".into()));
+        }
+        let nats_url = self.nats_url.filter(|u| !u.trim().is_empty());
         if self.claim_backdate_days > MAX_CLAIM_BACKDATE_DAYS {
             return Err(ConfigError(format!(
                 "CLAIM_BACKDATE_DAYS must be at most {MAX_CLAIM_BACKDATE_DAYS}"
@@ -192,6 +253,10 @@ impl ConfigArgs {
             request_timeout: Duration::from_secs(self.request_timeout_secs),
             cors_origins,
             claim_backdating: crate::service::claims::Backdating(self.claim_backdate_days),
+            event_poll: Duration::from_millis(self.event_poll_ms),
+            webhooks,
+            ws_max_connections: self.ws_max_connections,
+            nats_url,
             faults: None,
         })
     }
@@ -219,6 +284,22 @@ pub fn parse_key(hex: &str) -> Result<SecretBox<[u8; 32]>, ConfigError> {
         return Err(ConfigError("CREDENTIALS_KEY is not random".into()));
     }
     Ok(SecretBox::new(Box::new(key)))
+}
+
+/// Parses `WEBHOOK_RETRY_SCHEDULE`: seconds, comma-separated, each 1 to a
+/// week; empty means DESIGN.md's schedule.
+pub fn parse_schedule(list: &str) -> Result<Vec<u64>, ConfigError> {
+    if list.trim().is_empty() {
+        return Ok(crate::service::webhooks::deliveries::DEFAULT_SCHEDULE.to_vec());
+    }
+    list.split(',')
+        .map(|s| match s.trim().parse::<u64>() {
+            Ok(n) if (1..=7 * 86_400).contains(&n) => Ok(n),
+            _ => Err(ConfigError(format!(
+                "WEBHOOK_RETRY_SCHEDULE: {s:?} is not a number of seconds from 1 to 604800"
+            ))),
+        })
+        .collect()
 }
 
 /// Parses the allowed CORS origins: each exactly `scheme://host[:port]`, as a

@@ -3,8 +3,8 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Upper bounds (seconds) of the request latency histogram.
@@ -28,6 +28,11 @@ pub struct Metrics {
     // Counted on every statement, off the request's lock: an atomic is enough.
     sql_statements: AtomicU64,
     sql_failures: AtomicU64,
+    /// Numbered events NATS has not acknowledged yet (with `NATS_URL`).
+    pub bus_lag: Arc<AtomicI64>,
+    pub bus_enabled: AtomicBool,
+    /// Open `/graphql/ws` connections.
+    pub ws_connections: AtomicI64,
 }
 
 /// Database pool figures sampled when `/metrics` is scraped.
@@ -123,7 +128,7 @@ impl Metrics {
                 );
             }
             out.push_str(
-                "# HELP refund_desk_sql_statements_total SQL statements run by this process.\n",
+                "# HELP refund_desk_sql_statements_total SQL statements run for requests (background workers use a pool of their own).\n",
             );
             out.push_str("# TYPE refund_desk_sql_statements_total counter\n");
             let _ = writeln!(
@@ -136,6 +141,24 @@ impl Metrics {
                 "refund_desk_sql_statement_failures_total {}",
                 self.sql_failures.load(Ordering::Relaxed)
             );
+            out.push_str(
+                "# HELP refund_desk_ws_connections Open GraphQL WebSocket connections.\n",
+            );
+            out.push_str("# TYPE refund_desk_ws_connections gauge\n");
+            let _ = writeln!(
+                out,
+                "refund_desk_ws_connections {}",
+                self.ws_connections.load(Ordering::Relaxed)
+            );
+            if self.bus_enabled.load(Ordering::Relaxed) {
+                out.push_str("# HELP refund_desk_event_bus_lag Events numbered but not yet acknowledged by NATS.\n");
+                out.push_str("# TYPE refund_desk_event_bus_lag gauge\n");
+                let _ = writeln!(
+                    out,
+                    "refund_desk_event_bus_lag {}",
+                    self.bus_lag.load(Ordering::Relaxed)
+                );
+            }
             if let Some(pool) = pool {
                 out.push_str("# HELP refund_desk_db_pool_connections Database pool connections.\n");
                 out.push_str("# TYPE refund_desk_db_pool_connections gauge\n");

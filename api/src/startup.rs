@@ -14,6 +14,11 @@ use crate::http::{self, AppState};
 use crate::metrics::Metrics;
 use crate::secrets::CredentialCipher;
 use crate::service;
+use crate::service::events::hub::Hub;
+use crate::service::webhooks::dispatch::Dispatcher;
+
+/// Connections of the background workers' pool.
+const WORKER_CONNECTIONS: u32 = 3;
 
 /// Seconds in-flight requests get to finish after SIGTERM/SIGINT.
 const SHUTDOWN_GRACE_SECS: u64 = 30;
@@ -42,13 +47,38 @@ impl Application {
         let listener = TcpListener::bind(&settings.bind)?;
         let port = listener.local_addr()?.port();
         let tokens = Arc::new(TokenService::new(&settings.jwt));
+        let cipher = Arc::new(CredentialCipher::new(&settings.credentials_key));
+        let hub = Arc::new(Hub::default());
+        // The event pump, the webhook dispatcher and the bus publisher run
+        // beside the server on its runtime, for as long as the process
+        // lives, on a pool of their own: they never take a request's
+        // connection, and `/metrics` counts the requests' statements only.
+        let workers = service::db::connect(&settings.database_url, WORKER_CONNECTIONS).await?;
+        tokio::spawn(hub.clone().run(workers.clone(), settings.event_poll));
+        let dispatcher = Arc::new(
+            Dispatcher::new(workers.clone(), cipher.clone(), settings.webhooks.clone())
+                .map_err(|e| e.describe())?,
+        );
+        tokio::spawn(dispatcher.run(hub.clone()));
+        if let Some(url) = &settings.nats_url {
+            metrics
+                .bus_enabled
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+            tokio::spawn(service::events::bus::run(
+                workers.clone(),
+                url.clone(),
+                settings.event_poll,
+                metrics.bus_lag.clone(),
+            ));
+        }
         let state = web::Data::new(AppState {
-            schema: build_schema(&settings, db.clone(), tokens.clone()),
+            schema: build_schema(&settings, db.clone(), tokens.clone(), cipher, hub.clone()),
             tokens,
             metrics,
             db: db.clone(),
             settings,
             documents: Default::default(),
+            hub,
         });
         let origins = state.settings.cors_origins.clone();
         let server = HttpServer::new(move || {
@@ -109,12 +139,15 @@ fn build_schema(
     settings: &Settings,
     db: DatabaseConnection,
     tokens: Arc<TokenService>,
+    cipher: Arc<CredentialCipher>,
+    hub: Arc<Hub>,
 ) -> AppSchema {
-    let cipher = Arc::new(CredentialCipher::new(&settings.credentials_key));
     let mut builder = schema_builder()
         .data(db)
         .data(tokens)
         .data(cipher)
+        .data(hub)
+        .data(settings.webhooks.policy)
         .data(settings.claim_backdating);
     if let Some(plan) = &settings.faults {
         builder = builder.data(plan.clone());

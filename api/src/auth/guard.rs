@@ -58,4 +58,5 @@ pub mod roles {
     pub const MONEY: &[Role] = &[Admin, Finance];
     pub const REPORTERS: &[Role] = &[Admin, RefundManager, Finance, Analyst];
     pub const CREDENTIAL_READERS: &[Role] = &[Admin, SupportAgent];
+    pub const EVENT_READERS: &[Role] = &[Admin, Integration];
 }

@@ -64,5 +64,8 @@ readable! {
     super::audit::AuditEntry => roles::AUDIT_READERS;
     super::report::RefundReport => roles::REPORTERS;
     super::staff::Staff => &Role::ALL;
+    super::events::Event => roles::EVENT_READERS;
+    super::webhooks::WebhookEndpoint => roles::ADMIN;
+    super::webhooks::WebhookDelivery => roles::ADMIN;
     super::policy::PolicyVersion => &Role::ALL;
 }

@@ -30,15 +30,21 @@ pub fn principal<'a>(ctx: &'a Context<'_>) -> AppResult<&'a Principal> {
 }
 
 /// The audit context of the current request.
+/// A fresh one per resolver call, so each mutation is one change.
 pub fn request_context(ctx: &Context<'_>) -> RequestContext {
-    RequestContext {
-        actor: principal(ctx).ok().map(|p| p.staff_id),
-        request_id: ctx.data::<RequestId>().ok().map(|r| r.0.clone()),
-        faults: ctx
-            .data::<std::sync::Arc<crate::service::faults::FaultPlan>>()
-            .ok()
-            .cloned(),
-    }
+    let request_id = ctx.data::<RequestId>().ok().map(|r| r.0.clone());
+    let mut out = match principal(ctx) {
+        Ok(p) => RequestContext::staff(p.staff_id, request_id),
+        Err(_) => RequestContext {
+            request_id,
+            ..RequestContext::default()
+        },
+    };
+    out.faults = ctx
+        .data::<std::sync::Arc<crate::service::faults::FaultPlan>>()
+        .ok()
+        .cloned();
+    out
 }
 
 /// Parses a GraphQL `ID` made by this API.

@@ -10,6 +10,7 @@ pub mod context;
 pub mod customers;
 pub mod documents;
 pub mod eager;
+pub mod events;
 pub mod limits;
 pub mod loaders;
 pub mod money;
@@ -20,8 +21,9 @@ pub mod report;
 pub mod row_shape;
 pub mod scalars;
 pub mod staff;
+pub mod webhooks;
 
-use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
+use async_graphql::{MergedObject, Schema, SchemaBuilder};
 
 pub use limits::{MAX_COMPLEXITY, MAX_DEPTH, MAX_DIRECTIVES};
 
@@ -36,6 +38,8 @@ pub struct Query(
     payouts::PayoutQuery,
     chargebacks::ChargebackQuery,
     report::ReportQuery,
+    events::EventQueryRoot,
+    webhooks::WebhookQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -48,21 +52,26 @@ pub struct Mutation(
     policy::PolicyMutation,
     payouts::PayoutMutation,
     chargebacks::ChargebackMutation,
+    webhooks::WebhookMutation,
 );
 
-pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
+pub type AppSchema = Schema<Query, Mutation, events::SubscriptionRoot>;
 
 /// The schema with its limits, without runtime data (enough for the SDL).
 /// The HTTP layer enforces the same limits first, in linear time and with
 /// coded errors (`limits.rs`); async-graphql's own stay as a second line.
 /// It registers no extension on purpose (`limits.rs`); one added here would
 /// not see the fields of eagerly resolved objects (`eager.rs`).
-pub fn schema_builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
-        .limit_depth(MAX_DEPTH)
-        .limit_complexity(MAX_COMPLEXITY)
-        .limit_recursive_depth(limits::MAX_NESTING)
-        .limit_directives(MAX_DIRECTIVES)
+pub fn schema_builder() -> SchemaBuilder<Query, Mutation, events::SubscriptionRoot> {
+    Schema::build(
+        Query::default(),
+        Mutation::default(),
+        events::SubscriptionRoot,
+    )
+    .limit_depth(MAX_DEPTH)
+    .limit_complexity(MAX_COMPLEXITY)
+    .limit_recursive_depth(limits::MAX_NESTING)
+    .limit_directives(MAX_DIRECTIVES)
 }
 
 /// The SDL that `refund-desk export-schema` prints and `schema.graphql` holds.

@@ -161,6 +161,11 @@ async fn handle(
             // to place the errors execution raises.
             let query = std::mem::take(&mut gql.query);
             let response = execute(req, gql, state, credentials, cache, &rid, deadline).await;
+            if operation == Operation::Mutation {
+                // Its events are committed: number and publish them now
+                // rather than at the next poll.
+                state.hub.wake();
+            }
             finish_errors(response, &rid, &state.metrics, Some(&query))
         }
     };

@@ -9,6 +9,7 @@ mod graphql;
 mod health;
 mod observe;
 pub mod response;
+mod ws;
 
 use actix_web::web;
 use sea_orm::DatabaseConnection;
@@ -33,11 +34,15 @@ pub struct AppState {
     pub settings: Settings,
     /// Parsed documents by caller and hash: the parse cache and persisted queries.
     pub documents: DocumentCache,
+    /// The process's event pump: woken after each mutation, and the source
+    /// of live subscriptions.
+    pub hub: Arc<crate::service::events::hub::Hub>,
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/graphql", web::post().to(graphql::post))
         .route("/graphql", web::get().to(graphql::get))
+        .route("/graphql/ws", web::get().to(ws::upgrade))
         .route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
         .route(

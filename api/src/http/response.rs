@@ -97,7 +97,7 @@ pub fn refusal(err: &AppError) -> async_graphql::Response {
 
 /// True when the request never reached execution: no data, and every error
 /// raised before any resolver (none has a path).
-fn is_request_error(response: &async_graphql::Response) -> bool {
+pub fn is_request_error(response: &async_graphql::Response) -> bool {
     response.data == Value::Null
         && !response.errors.is_empty()
         && response.errors.iter().all(|e| e.path.is_empty())
