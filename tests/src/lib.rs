@@ -6,6 +6,8 @@ use std::time::Duration;
 pub mod process;
 pub mod proxy;
 pub mod race;
+pub mod receiver;
+pub mod ws;
 
 use api::config::{Environment, JwtSettings, LogFormat, Settings};
 use api::domain::Role;
@@ -122,6 +124,17 @@ pub fn settings_for(database_url: String) -> Settings {
         // The fixtures enter claims at fixed dates of 2026; the limit's own
         // default is tested with `Backdating::default()`.
         claim_backdating: api::service::claims::Backdating(api::config::MAX_CLAIM_BACKDATE_DAYS),
+        event_poll: Duration::from_millis(100),
+        webhooks: api::service::webhooks::dispatch::DispatchSettings {
+            policy: api::service::webhooks::address::TargetPolicy {
+                https_only: false,
+                allow_private: true,
+            },
+            schedule: vec![1, 1, 2],
+            timeout: Duration::from_secs(5),
+        },
+        ws_max_connections: 1000,
+        nats_url: None,
         faults: None,
     }
 }

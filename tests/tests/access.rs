@@ -37,6 +37,8 @@ fn readers(type_name: &str) -> Option<Vec<Role>> {
         "AuditEntry" => vec![Admin, Analyst],
         "RefundReport" => vec![Admin, RefundManager, Finance, Analyst],
         "Staff" | "PolicyVersion" => all,
+        "Event" => vec![Admin, Integration],
+        "WebhookEndpoint" | "WebhookDelivery" => vec![Admin],
         _ => return None,
     })
 }
@@ -130,6 +132,16 @@ struct World {
 }
 
 async fn seed(app: &TestApp, tokens: &BTreeMap<Role, String>) -> World {
+    // An endpoint that receives every event (nothing listens there: its
+    // deliveries stay pending), so deliveries exist to be read.
+    let hook = app
+        .graphql(
+            "mutation { createWebhookEndpoint(input: { url: \"http://127.0.0.1:9/hook\", eventTypes: [] }) { endpoint { id } } }",
+            json!({}),
+            Some(&tokens[&Role::Admin]),
+        )
+        .await;
+    assert!(hook["errors"].is_null(), "{hook}");
     let shop = &tokens[&Role::Integration];
     let agent = &tokens[&Role::SupportAgent];
     let manager = &tokens[&Role::RefundManager];
@@ -190,6 +202,20 @@ async fn seed(app: &TestApp, tokens: &BTreeMap<Role, String>) -> World {
         )
         .await;
     assert!(body["errors"].is_null(), "{body}");
+    // The events are numbered (and their deliveries queued) within a poll.
+    for _ in 0..100 {
+        let d = app
+            .graphql(
+                "{ webhookDeliveries(first: 1) { totalCount } }",
+                json!({}),
+                Some(&tokens[&Role::Admin]),
+            )
+            .await;
+        if d["data"]["webhookDeliveries"]["totalCount"].as_i64() > Some(0) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     World {
         order,
         order_number,
