@@ -11,6 +11,7 @@
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+mod events;
 mod load;
 mod process;
 mod reference;
@@ -60,6 +61,8 @@ enum Command {
     /// (internal) Serves the reference handler for a measurement.
     #[command(hide = true)]
     ServeReference(ServeArgs),
+    /// The outbox, webhook dispatch and live subscriptions (see events.rs).
+    Events(events::EventsArgs),
 }
 
 #[derive(clap::Args)]
@@ -128,6 +131,17 @@ fn settings(database_url: String, pool: u32) -> Settings {
         request_timeout: Duration::from_secs(60),
         cors_origins: Vec::new(),
         claim_backdating: Default::default(),
+        event_poll: Duration::from_millis(250),
+        webhooks: api::service::webhooks::dispatch::DispatchSettings {
+            policy: api::service::webhooks::address::TargetPolicy {
+                https_only: false,
+                allow_private: true,
+            },
+            schedule: api::service::webhooks::deliveries::DEFAULT_SCHEDULE.to_vec(),
+            timeout: Duration::from_secs(10),
+        },
+        ws_max_connections: 4096,
+        nats_url: None,
         faults: None,
     }
 }
@@ -147,6 +161,7 @@ fn main() {
             Some(Command::ServeReference(a)) => reference::serve(settings(a.database_url, a.pool))
                 .await
                 .map_err(|e| e.to_string()),
+            Some(Command::Events(a)) => events::run(a).await,
             None => run(cli.run).await,
         }
     });
