@@ -10,6 +10,7 @@ mod m20261127_000006_create_audit_log_idempotency_keys_and_login_attempts;
 mod m20261127_000007_index_claim_sort_orders;
 mod m20261129_000008_create_login_throttles;
 mod m20261129_000009_create_events_and_webhooks;
+mod m20261129_000010_create_inbound_messages_and_product_plans;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000007_index_claim_sort_orders::Migration),
             Box::new(m20261129_000008_create_login_throttles::Migration),
             Box::new(m20261129_000009_create_events_and_webhooks::Migration),
+            Box::new(m20261129_000010_create_inbound_messages_and_product_plans::Migration),
         ]
     }
 }

@@ -5,7 +5,7 @@ use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectionTrait, Database};
 use tests::{backends, fresh_database};
 
-const TABLES: [&str; 20] = [
+const TABLES: [&str; 23] = [
     "staff",
     "customers",
     "customer_contacts",
@@ -26,6 +26,9 @@ const TABLES: [&str; 20] = [
     "event_consumers",
     "webhook_endpoints",
     "webhook_deliveries",
+    "inbound_messages",
+    "inbound_message_bodies",
+    "product_plans",
 ];
 
 async fn table_exists(db: &sea_orm::DatabaseConnection, table: &str) -> bool {
