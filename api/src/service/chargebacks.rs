@@ -107,19 +107,42 @@ pub async fn record(
         return Ok(existing);
     }
     let txn = begin_write(db).await?;
-    let order = orders::lock(&txn, new.order_id).await?;
+    match record_in(&txn, ctx, &new).await? {
+        Some(saved) => {
+            txn.commit().await?;
+            Ok(saved)
+        }
+        None => {
+            drop(txn);
+            by_reference(db, &new).await?.ok_or_else(|| {
+                AppError::Conflict("the providerReference was recorded concurrently".into())
+            })
+        }
+    }
+}
+
+/// Records the chargeback and its effects in the caller's transaction, or
+/// returns the one already recorded under the same reference. `None` when a
+/// concurrent writer took the reference (the transaction is then spent: the
+/// caller rolls back and reads the winner's).
+pub async fn record_in(
+    txn: &WriteTxn,
+    ctx: &RequestContext,
+    new: &NewChargeback,
+) -> AppResult<Option<chargeback::Model>> {
+    new.validate()?;
+    let order = orders::lock(txn, new.order_id).await?;
     if new.amount.currency().code() != order.currency {
         return Err(AppError::bad_input(format!(
             "amount must be in {}",
             order.currency
         )));
     }
-    if let Some(existing) = by_reference(&txn, &new).await? {
-        txn.commit().await?;
-        return Ok(existing);
+    if let Some(existing) = by_reference(txn, new).await? {
+        return Ok(Some(existing));
     }
-    let prior = prior_contact(&txn, order.customer_id, new.opened_at).await?;
-    let rules = policy::rules_of(&policy::in_force_at(&txn, now()).await?)?;
+    let prior = prior_contact(txn, order.customer_id, new.opened_at).await?;
+    let rules = policy::rules_of(&policy::in_force_at(txn, now()).await?)?;
     let action = if prior {
         ChargebackAction::None
     } else {
@@ -144,20 +167,17 @@ pub async fn record(
         updated_at: Set(at),
     };
     if let Err(e) = chargeback::Entity::insert(model)
-        .exec_without_returning(&txn)
+        .exec_without_returning(txn)
         .await
     {
         if is_unique_violation(&e) {
-            drop(txn);
-            return by_reference(db, &new).await?.ok_or_else(|| {
-                AppError::Conflict("the providerReference was recorded concurrently".into())
-            });
+            return Ok(None);
         }
         return Err(e.into());
     }
     ctx.fault_point("chargeback.record").await?;
     audit::record(
-        &txn,
+        txn,
         ctx,
         "chargeback.record",
         "chargeback",
@@ -166,23 +186,22 @@ pub async fn record(
     )
     .await?;
     if !prior {
-        apply_action(&txn, ctx, &order, action).await?;
+        apply_action(txn, ctx, &order, action).await?;
     }
-    cancel_excess_pending_payouts(&txn, ctx, &order).await?;
-    let overlaps = overlaps_refund(&txn, &order).await?;
+    cancel_excess_pending_payouts(txn, ctx, &order).await?;
+    let overlaps = overlaps_refund(txn, &order).await?;
     let mut saved = chargeback::Entity::find_by_id(id)
-        .one(&txn)
+        .one(txn)
         .await?
         .ok_or_else(|| AppError::internal("chargeback vanished after insert"))?;
     if overlaps {
         let mut m = saved.clone().into_active_model();
         m.overlaps_refund = Set(true);
-        saved = m.update(&txn).await?;
+        saved = m.update(txn).await?;
     }
     // Last, so its data holds `overlapsRefund` as committed.
-    events::record(&txn, ctx, EventType::ChargebackOpened, &saved).await?;
-    txn.commit().await?;
-    Ok(saved)
+    events::record(txn, ctx, EventType::ChargebackOpened, &saved).await?;
+    Ok(Some(saved))
 }
 
 /// Without prior contact: suspend or terminate the activation, restrict the
@@ -359,15 +378,30 @@ pub async fn resolve(
     if outcome == ChargebackStatus::Open {
         return Err(AppError::bad_input("outcome must be WON or LOST"));
     }
+    let txn = begin_write(db).await?;
+    let saved = resolve_in(&txn, ctx, id, outcome).await?;
+    txn.commit().await?;
+    Ok(saved)
+}
+
+/// [`resolve`] in the caller's transaction.
+pub async fn resolve_in(
+    txn: &WriteTxn,
+    ctx: &RequestContext,
+    id: Uuid,
+    outcome: ChargebackStatus,
+) -> AppResult<chargeback::Model> {
+    if outcome == ChargebackStatus::Open {
+        return Err(AppError::bad_input("outcome must be WON or LOST"));
+    }
     let order_id = chargeback::Entity::find_by_id(id)
-        .one(db)
+        .one(txn)
         .await?
         .ok_or(AppError::NotFound("chargeback"))?
         .order_id;
-    let txn = begin_write(db).await?;
-    let order = orders::lock(&txn, order_id).await?;
+    let order = orders::lock(txn, order_id).await?;
     let current = chargeback::Entity::find_by_id(id)
-        .one(&txn)
+        .one(txn)
         .await?
         .ok_or(AppError::NotFound("chargeback"))?;
     if current.status != ChargebackStatus::Open.as_str() {
@@ -380,11 +414,11 @@ pub async fn resolve(
     m.status = Set(outcome.as_str().to_string());
     m.resolved_at = Set(Some(now()));
     m.updated_at = Set(now());
-    let saved = m.update(&txn).await?;
+    let saved = m.update(txn).await?;
     ctx.fault_point("chargeback.resolve").await?;
-    events::record(&txn, ctx, EventType::ChargebackResolved, &saved).await?;
+    events::record(txn, ctx, EventType::ChargebackResolved, &saved).await?;
     audit::record(
-        &txn,
+        txn,
         ctx,
         "chargeback.resolve",
         "chargeback",
@@ -393,15 +427,15 @@ pub async fn resolve(
     )
     .await?;
     if outcome == ChargebackStatus::Lost {
-        let money = money_of(&txn, &[order.id])
+        let money = money_of(txn, &[order.id])
             .await?
             .remove(&order.id)
             .unwrap_or_default();
         let status: OrderStatus = parse_stored(&order.status)?;
         if money.refundable(order.total_minor) == 0 && status != OrderStatus::ChargedBack {
-            orders::set_status(&txn, &order, OrderStatus::ChargedBack).await?;
+            orders::set_status(txn, &order, OrderStatus::ChargedBack).await?;
             audit::record(
-                &txn,
+                txn,
                 ctx,
                 "order.status",
                 "order",
@@ -411,7 +445,6 @@ pub async fn resolve(
             .await?;
         }
     }
-    txn.commit().await?;
     Ok(saved)
 }
 

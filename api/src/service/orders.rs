@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use entity::{chargeback, customer, order, payout};
 
-use super::db::{begin_write, lock_by_id};
+use super::db::{begin_write, lock_by_id, WriteTxn};
 use super::events;
 use super::page::{fetch_page, SortOrder};
 use super::sql::{sum_parts, wide};
@@ -146,8 +146,31 @@ pub async fn create(
         return Ok(existing);
     }
     let txn = begin_write(db).await?;
+    match insert_in(&txn, ctx, &new).await? {
+        Some(stored) => {
+            txn.commit().await?;
+            Ok(stored)
+        }
+        None => {
+            // A concurrent request won the race for this number.
+            txn.rollback().await?;
+            existing_same(db, &new)
+                .await?
+                .ok_or_else(|| AppError::Conflict("the order number was taken concurrently".into()))
+        }
+    }
+}
+
+/// Inserts a new order (and upserts its customer) with its audit entry and
+/// events, in the caller's transaction. `None` when the number was taken
+/// by a concurrent writer (the caller decides: compare, retry, refuse).
+pub async fn insert_in(
+    txn: &WriteTxn,
+    ctx: &RequestContext,
+    new: &NewOrder,
+) -> AppResult<Option<order::Model>> {
     let customer = customers::upsert_for_order(
-        &txn,
+        txn,
         &new.customer_email,
         new.customer_name.as_deref(),
         new.customer_phone.as_ref(),
@@ -179,20 +202,16 @@ pub async fn create(
     };
     order::Entity::insert(model)
         .on_conflict_do_nothing_on([order::Column::Number])
-        .exec_without_returning(&txn)
+        .exec_without_returning(txn)
         .await?;
     // Whether the row is ours is read back by its number: backends report a
     // skipped insert differently (MySQL counts "found" rows as affected).
-    let stored = find_by_number(&txn, &new.number).await?;
-    if stored.as_ref().map(|o| o.id) != Some(id) {
-        // A concurrent request won the race for this number.
-        txn.rollback().await?;
-        return existing_same(db, &new)
-            .await?
-            .ok_or_else(|| AppError::Conflict("the order number was taken concurrently".into()));
-    }
+    let stored = find_by_number(txn, &new.number).await?;
+    let Some(stored) = stored.filter(|o| o.id == id) else {
+        return Ok(None);
+    };
     audit::record(
-        &txn,
+        txn,
         ctx,
         "order.create",
         "order",
@@ -200,13 +219,11 @@ pub async fn create(
         json!({ "number": new.number, "customerId": customer.id, "total": new.total.minor(), "currency": new.total.currency().code() }),
     )
     .await?;
-    let stored = stored.ok_or_else(|| AppError::internal("order vanished after insert"))?;
-    events::record(&txn, ctx, EventType::OrderCreated, &stored).await?;
+    events::record(txn, ctx, EventType::OrderCreated, &stored).await?;
     if stored.paid_at.is_some() {
-        events::record(&txn, ctx, EventType::OrderPaid, &stored).await?;
+        events::record(txn, ctx, EventType::OrderPaid, &stored).await?;
     }
-    txn.commit().await?;
-    Ok(stored)
+    Ok(Some(stored))
 }
 
 /// Locks the order row for the rest of the transaction (money-affecting
@@ -238,9 +255,22 @@ pub async fn mark_paid(
     paid_at: DateTime<Utc>,
     payment_reference: Option<String>,
 ) -> AppResult<order::Model> {
-    not_in_future(paid_at, "paidAt")?;
     let txn = begin_write(db).await?;
     let current = lock(&txn, id).await?;
+    let model = mark_paid_in(&txn, ctx, current, paid_at, payment_reference).await?;
+    txn.commit().await?;
+    Ok(model)
+}
+
+/// PENDING → PAID on an order the caller has locked, in its transaction.
+pub async fn mark_paid_in(
+    txn: &WriteTxn,
+    ctx: &RequestContext,
+    current: order::Model,
+    paid_at: DateTime<Utc>,
+    payment_reference: Option<String>,
+) -> AppResult<order::Model> {
+    not_in_future(paid_at, "paidAt")?;
     if current.status != OrderStatus::Pending.as_str() {
         return Err(AppError::InvalidTransition(format!(
             "only PENDING orders can be marked paid (this one is {})",
@@ -250,6 +280,7 @@ pub async fn mark_paid(
     if paid_at < current.placed_at {
         return Err(AppError::bad_input("paidAt must not be before placedAt"));
     }
+    let id = current.id;
     let version = current.lock_version;
     let mut model = current.into_active_model();
     model.status = Set(OrderStatus::Paid.as_str().to_string());
@@ -259,9 +290,9 @@ pub async fn mark_paid(
     }
     model.lock_version = Set(version + 1);
     model.updated_at = Set(now());
-    let model = model.update(&txn).await?;
+    let model = model.update(txn).await?;
     audit::record(
-        &txn,
+        txn,
         ctx,
         "order.mark_paid",
         "order",
@@ -269,9 +300,35 @@ pub async fn mark_paid(
         json!({ "paidAt": paid_at }),
     )
     .await?;
-    events::record(&txn, ctx, EventType::OrderPaid, &model).await?;
-    txn.commit().await?;
+    events::record(txn, ctx, EventType::OrderPaid, &model).await?;
     Ok(model)
+}
+
+/// PENDING → CANCELLED (the storefront cancelled or the payment failed), on
+/// an order the caller has locked.
+pub async fn cancel_in(
+    txn: &WriteTxn,
+    ctx: &RequestContext,
+    current: &order::Model,
+    cause: &str,
+) -> AppResult<()> {
+    if current.status != OrderStatus::Pending.as_str() {
+        return Err(AppError::InvalidTransition(format!(
+            "only PENDING orders can be cancelled (this one is {})",
+            current.status
+        )));
+    }
+    set_status(txn, current, OrderStatus::Cancelled).await?;
+    audit::record(
+        txn,
+        ctx,
+        "order.cancel",
+        "order",
+        current.id,
+        json!({ "from": current.status, "to": "CANCELLED", "cause": cause }),
+    )
+    .await?;
+    Ok(())
 }
 
 /// Filters of the `orders` query, validated.

@@ -106,7 +106,7 @@ fn invalid(p: &payout::Model, what: &str) -> AppError {
 /// outbox event.
 #[allow(clippy::too_many_arguments)]
 async fn save_change(
-    txn: WriteTxn,
+    txn: &WriteTxn,
     ctx: &RequestContext,
     current: &payout::Model,
     mut model: payout::ActiveModel,
@@ -116,12 +116,11 @@ async fn save_change(
     details: serde_json::Value,
 ) -> AppResult<payout::Model> {
     model.updated_at = Set(now());
-    let saved = model.update(&txn).await?;
+    let saved = model.update(txn).await?;
     ctx.fault_point(action).await?;
-    claims::record_event(&txn, current.claim_id, event, ctx.actor, None).await?;
-    audit::record(&txn, ctx, action, "payout", current.id, details).await?;
-    events::record(&txn, ctx, kind, &saved).await?;
-    txn.commit().await?;
+    claims::record_event(txn, current.claim_id, event, ctx.actor, None).await?;
+    audit::record(txn, ctx, action, "payout", current.id, details).await?;
+    events::record(txn, ctx, kind, &saved).await?;
     Ok(saved)
 }
 
@@ -141,8 +140,8 @@ pub async fn mark_sent(
     let mut model = current.clone().into_active_model();
     model.status = Set(PayoutStatus::Sent.as_str().to_string());
     model.external_reference = Set(Some(reference.to_string()));
-    save_change(
-        txn,
+    let saved = save_change(
+        &txn,
         ctx,
         &current,
         model,
@@ -151,7 +150,9 @@ pub async fn mark_sent(
         "payout.mark_sent",
         json!({ "externalReference": reference }),
     )
-    .await
+    .await?;
+    txn.commit().await?;
+    Ok(saved)
 }
 
 /// PENDING | SENT → FAILED with a reason.
@@ -161,9 +162,21 @@ pub async fn mark_failed(
     id: Uuid,
     reason: &str,
 ) -> AppResult<payout::Model> {
-    let reason = required_text(reason, "reason")?;
     let txn = begin_write(db).await?;
-    let (_, current) = lock_with_order(&txn, id).await?;
+    let saved = mark_failed_in(&txn, ctx, id, reason).await?;
+    txn.commit().await?;
+    Ok(saved)
+}
+
+/// [`mark_failed`] in the caller's transaction.
+pub async fn mark_failed_in(
+    txn: &WriteTxn,
+    ctx: &RequestContext,
+    id: Uuid,
+    reason: &str,
+) -> AppResult<payout::Model> {
+    let reason = required_text(reason, "reason")?;
+    let (_, current) = lock_with_order(txn, id).await?;
     if !matches!(
         status_of(&current)?,
         PayoutStatus::Pending | PayoutStatus::Sent
@@ -195,10 +208,22 @@ pub async fn mark_settled(
     id: Uuid,
     settled_at: Option<DateTime<Utc>>,
 ) -> AppResult<payout::Model> {
+    let txn = begin_write(db).await?;
+    let saved = mark_settled_in(&txn, ctx, id, settled_at).await?;
+    txn.commit().await?;
+    Ok(saved)
+}
+
+/// [`mark_settled`] in the caller's transaction.
+pub async fn mark_settled_in(
+    txn: &WriteTxn,
+    ctx: &RequestContext,
+    id: Uuid,
+    settled_at: Option<DateTime<Utc>>,
+) -> AppResult<payout::Model> {
     let settled_at = settled_at.unwrap_or_else(now);
     super::orders::not_in_future(settled_at, "settledAt")?;
-    let txn = begin_write(db).await?;
-    let (order, current) = lock_with_order(&txn, id).await?;
+    let (order, current) = lock_with_order(txn, id).await?;
     if status_of(&current)? != PayoutStatus::Sent {
         return Err(invalid(&current, "settled (only SENT payouts settle)"));
     }
@@ -211,11 +236,11 @@ pub async fn mark_settled(
     model.status = Set(PayoutStatus::Settled.as_str().to_string());
     model.settled_at = Set(Some(settled_at));
     model.updated_at = Set(now());
-    let saved = model.update(&txn).await?;
+    let saved = model.update(txn).await?;
     ctx.fault_point("payout.mark_settled").await?;
-    claims::record_event(&txn, current.claim_id, "payout_settled", ctx.actor, None).await?;
+    claims::record_event(txn, current.claim_id, "payout_settled", ctx.actor, None).await?;
     audit::record(
-        &txn,
+        txn,
         ctx,
         "payout.mark_settled",
         "payout",
@@ -223,9 +248,8 @@ pub async fn mark_settled(
         json!({ "settledAt": settled_at }),
     )
     .await?;
-    events::record(&txn, ctx, EventType::PayoutSettled, &saved).await?;
-    settle_claim_and_order(&txn, ctx, &order, current.claim_id).await?;
-    txn.commit().await?;
+    events::record(txn, ctx, EventType::PayoutSettled, &saved).await?;
+    settle_claim_and_order(txn, ctx, &order, current.claim_id).await?;
     Ok(saved)
 }
 
