@@ -40,6 +40,8 @@ pub struct Settings {
     pub ws_max_connections: usize,
     /// NATS JetStream server that events are published to, if any.
     pub nats_url: Option<String>,
+    /// Secrets of the inbound webhooks (WooCommerce, Stripe).
+    pub integrations: crate::service::inbound::Secrets,
     /// Test-only fault injection; never set from the configuration.
     pub faults: Option<Arc<crate::service::faults::FaultPlan>>,
 }
@@ -151,6 +153,23 @@ pub struct ConfigArgs {
     /// e.g. `nats://127.0.0.1:4222`; unset: no event bus.
     #[arg(long, env = "NATS_URL", global = true)]
     pub nats_url: Option<String>,
+    /// The secret of the WooCommerce webhooks; unset: the endpoint answers 404.
+    #[arg(
+        long,
+        env = "WOOCOMMERCE_WEBHOOK_SECRET",
+        hide_env_values = true,
+        global = true
+    )]
+    pub woocommerce_webhook_secret: Option<String>,
+    /// The `whsec_…` signing secret of the Stripe webhook endpoint; unset:
+    /// the endpoint answers 404.
+    #[arg(
+        long,
+        env = "STRIPE_WEBHOOK_SECRET",
+        hide_env_values = true,
+        global = true
+    )]
+    pub stripe_webhook_secret: Option<String>,
 }
 
 /// A configuration the server refuses to start with.
@@ -232,6 +251,13 @@ impl ConfigArgs {
             return Err(ConfigError("WS_MAX_CONNECTIONS must be at least 1".into()));
         }
         let nats_url = self.nats_url.filter(|u| !u.trim().is_empty());
+        let integrations = crate::service::inbound::Secrets {
+            woocommerce: integration_secret(
+                "WOOCOMMERCE_WEBHOOK_SECRET",
+                self.woocommerce_webhook_secret,
+            )?,
+            stripe: integration_secret("STRIPE_WEBHOOK_SECRET", self.stripe_webhook_secret)?,
+        };
         if self.claim_backdate_days > MAX_CLAIM_BACKDATE_DAYS {
             return Err(ConfigError(format!(
                 "CLAIM_BACKDATE_DAYS must be at most {MAX_CLAIM_BACKDATE_DAYS}"
@@ -257,6 +283,7 @@ impl ConfigArgs {
             webhooks,
             ws_max_connections: self.ws_max_connections,
             nats_url,
+            integrations,
             faults: None,
         })
     }
@@ -284,6 +311,27 @@ pub fn parse_key(hex: &str) -> Result<SecretBox<[u8; 32]>, ConfigError> {
         return Err(ConfigError("CREDENTIALS_KEY is not random".into()));
     }
     Ok(SecretBox::new(Box::new(key)))
+}
+
+/// Shortest inbound webhook secret accepted: a guessable one would let
+/// anyone create orders.
+const MIN_INTEGRATION_SECRET_CHARS: usize = 16;
+
+/// An inbound webhook secret: unset or empty turns the endpoint off.
+fn integration_secret(
+    name: &str,
+    value: Option<String>,
+) -> Result<Option<SecretString>, ConfigError> {
+    match value
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+    {
+        None => Ok(None),
+        Some(v) if v.chars().count() < MIN_INTEGRATION_SECRET_CHARS => Err(ConfigError(format!(
+            "{name} must be at least {MIN_INTEGRATION_SECRET_CHARS} characters"
+        ))),
+        Some(v) => Ok(Some(SecretString::from(v))),
+    }
 }
 
 /// Parses `WEBHOOK_RETRY_SCHEDULE`: seconds, comma-separated, each 1 to a

@@ -19,6 +19,8 @@ struct Inner {
     latency_sum: f64,
     latency_total: u64,
     errors: BTreeMap<String, u64>,
+    /// Inbound webhook messages by (source, outcome).
+    inbound: BTreeMap<(String, String), u64>,
 }
 
 /// The process's metrics registry.
@@ -81,6 +83,16 @@ impl Metrics {
         self.with(|m| *m.errors.entry(code.to_string()).or_default() += 1);
     }
 
+    /// A verified inbound message: its stored status, or DUPLICATE.
+    pub fn observe_inbound(&self, source: &str, status: &str, duplicate: bool) {
+        let outcome = if duplicate { "DUPLICATE" } else { status };
+        self.with(|m| {
+            *m.inbound
+                .entry((source.to_string(), outcome.to_string()))
+                .or_default() += 1
+        });
+    }
+
     pub fn render(&self, pool: Option<PoolStats>) -> String {
         self.with(|m| {
             let mut out = String::new();
@@ -125,6 +137,16 @@ impl Metrics {
                 let _ = writeln!(
                     out,
                     "refund_desk_graphql_errors_total{{code=\"{code}\"}} {n}"
+                );
+            }
+            out.push_str(
+                "# HELP refund_desk_inbound_messages_total Verified inbound webhook messages by source and outcome.\n",
+            );
+            out.push_str("# TYPE refund_desk_inbound_messages_total counter\n");
+            for ((source, outcome), n) in &m.inbound {
+                let _ = writeln!(
+                    out,
+                    "refund_desk_inbound_messages_total{{source=\"{source}\",outcome=\"{outcome}\"}} {n}"
                 );
             }
             out.push_str(

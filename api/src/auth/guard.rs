@@ -59,4 +59,6 @@ pub mod roles {
     pub const REPORTERS: &[Role] = &[Admin, RefundManager, Finance, Analyst];
     pub const CREDENTIAL_READERS: &[Role] = &[Admin, SupportAgent];
     pub const EVENT_READERS: &[Role] = &[Admin, Integration];
+    /// Who reads the SKU → plan table: the storefront maps its products.
+    pub const PLAN_READERS: &[Role] = &[Admin, Integration];
 }

@@ -261,3 +261,20 @@ stored_enum!(
         PolicyPublished => "POLICY_PUBLISHED",
     }
 );
+
+stored_enum!(
+    /// Who sent an inbound message.
+    IntegrationSource {
+        Woocommerce => "WOOCOMMERCE",
+        Stripe => "STRIPE",
+    }
+);
+
+stored_enum!(
+    /// What became of an inbound message.
+    InboundStatus {
+        Processed => "PROCESSED",
+        Ignored => "IGNORED",
+        NeedsAttention => "NEEDS_ATTENTION",
+    }
+);

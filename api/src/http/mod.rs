@@ -7,6 +7,7 @@ mod auth;
 mod body;
 mod graphql;
 mod health;
+mod integrations;
 mod observe;
 pub mod response;
 mod ws;
@@ -53,5 +54,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/exports/payouts.csv",
             web::get().to(crate::exports::payouts_csv),
         )
+        .route(
+            "/integrations/woocommerce",
+            web::post().to(integrations::woocommerce),
+        )
+        .route("/integrations/stripe", web::post().to(integrations::stripe))
         .route("/metrics", web::get().to(health::metrics));
 }

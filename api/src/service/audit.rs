@@ -28,16 +28,32 @@ pub async fn record<C: ConnectionTrait>(
         entity_id: Set(entity_id.to_string()),
         at: Set(now()),
         request_id: Set(ctx.request_id.clone()),
-        details: Set(if details.is_null() {
-            None
-        } else {
-            Some(details.to_string())
-        }),
+        details: Set(with_source(details, ctx).map(|d| d.to_string())),
     };
     audit_log::Entity::insert(entry)
         .exec_without_returning(conn)
         .await?;
     Ok(())
+}
+
+/// Changes made by an integration name it in their details (there is no
+/// staff actor to name).
+fn with_source(details: serde_json::Value, ctx: &RequestContext) -> Option<serde_json::Value> {
+    use super::events::Source;
+    let source = match ctx.source {
+        Source::WooCommerce | Source::Stripe => ctx.source.as_str(),
+        Source::Staff | Source::System => {
+            return (!details.is_null()).then_some(details);
+        }
+    };
+    Some(match details {
+        serde_json::Value::Object(mut map) => {
+            map.insert("source".into(), source.into());
+            serde_json::Value::Object(map)
+        }
+        serde_json::Value::Null => serde_json::json!({ "source": source }),
+        other => serde_json::json!({ "source": source, "details": other }),
+    })
 }
 
 /// Filters of the `auditLog` query.

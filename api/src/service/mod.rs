@@ -15,6 +15,7 @@ pub mod eligibility;
 pub mod events;
 pub mod faults;
 pub mod idempotency;
+pub mod inbound;
 pub mod orders;
 pub mod page;
 pub mod payouts;
