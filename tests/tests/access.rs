@@ -38,7 +38,8 @@ fn readers(type_name: &str) -> Option<Vec<Role>> {
         "RefundReport" => vec![Admin, RefundManager, Finance, Analyst],
         "Staff" | "PolicyVersion" => all,
         "Event" => vec![Admin, Integration],
-        "WebhookEndpoint" | "WebhookDelivery" => vec![Admin],
+        "WebhookEndpoint" | "WebhookDelivery" | "InboundMessage" => vec![Admin],
+        "ProductPlan" => vec![Admin, Integration],
         _ => return None,
     })
 }
@@ -142,6 +143,19 @@ async fn seed(app: &TestApp, tokens: &BTreeMap<Role, String>) -> World {
         )
         .await;
     assert!(hook["errors"].is_null(), "{hook}");
+    // A product plan, and an inbound message (an unknown topic, kept IGNORED).
+    let plan = app
+        .graphql(
+            "mutation { upsertProductPlan(input: { sku: \"ACCESS-1\", planMonths: 1, devices: 1 }) { sku } }",
+            json!({}),
+            Some(&tokens[&Role::Admin]),
+        )
+        .await;
+    assert!(plan["errors"].is_null(), "{plan}");
+    let inbound = app
+        .post_woocommerce("product.updated", "access-1", &json!({ "id": 1 }))
+        .await;
+    assert_eq!(inbound.body["status"], "IGNORED", "{}", inbound.body);
     let shop = &tokens[&Role::Integration];
     let agent = &tokens[&Role::SupportAgent];
     let manager = &tokens[&Role::RefundManager];

@@ -67,5 +67,7 @@ readable! {
     super::events::Event => roles::EVENT_READERS;
     super::webhooks::WebhookEndpoint => roles::ADMIN;
     super::webhooks::WebhookDelivery => roles::ADMIN;
+    super::inbound::InboundMessage => roles::ADMIN;
+    super::inbound::ProductPlan => roles::PLAN_READERS;
     super::policy::PolicyVersion => &Role::ALL;
 }

@@ -11,6 +11,7 @@ pub mod customers;
 pub mod documents;
 pub mod eager;
 pub mod events;
+pub mod inbound;
 pub mod limits;
 pub mod loaders;
 pub mod money;
@@ -40,6 +41,7 @@ pub struct Query(
     report::ReportQuery,
     events::EventQueryRoot,
     webhooks::WebhookQuery,
+    inbound::InboundQueryRoot,
 );
 
 #[derive(MergedObject, Default)]
@@ -53,6 +55,7 @@ pub struct Mutation(
     payouts::PayoutMutation,
     chargebacks::ChargebackMutation,
     webhooks::WebhookMutation,
+    inbound::InboundMutation,
 );
 
 pub type AppSchema = Schema<Query, Mutation, events::SubscriptionRoot>;
