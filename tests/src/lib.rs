@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+pub mod inbound;
 pub mod process;
 pub mod proxy;
 pub mod race;
@@ -135,6 +136,10 @@ pub fn settings_for(database_url: String) -> Settings {
         },
         ws_max_connections: 1000,
         nats_url: None,
+        integrations: api::service::inbound::Secrets {
+            woocommerce: Some(inbound::WOOCOMMERCE_SECRET.to_string().into()),
+            stripe: Some(inbound::STRIPE_SECRET.to_string().into()),
+        },
         faults: None,
     }
 }
