@@ -118,13 +118,13 @@ fn start_receiver(state: Arc<Received>) -> Result<String, String> {
     Ok(format!("http://127.0.0.1:{port}/hook"))
 }
 
-struct Api {
-    http: reqwest::Client,
-    url: String,
+pub(crate) struct Api {
+    pub(crate) http: reqwest::Client,
+    pub(crate) url: String,
 }
 
 impl Api {
-    async fn call(&self, token: &str, query: &str, variables: Value) -> Value {
+    pub(crate) async fn call(&self, token: &str, query: &str, variables: Value) -> Value {
         self.http
             .post(&self.url)
             .bearer_auth(token)
@@ -137,7 +137,7 @@ impl Api {
             .expect("JSON answer")
     }
 
-    async fn login(&self, email: &str) -> String {
+    pub(crate) async fn login(&self, email: &str) -> String {
         let body = self
             .call(
                 "",
@@ -152,7 +152,7 @@ impl Api {
     }
 }
 
-fn quantile(mut v: Vec<f64>, q: f64) -> f64 {
+pub(crate) fn quantile(mut v: Vec<f64>, q: f64) -> f64 {
     v.retain(|x| x.is_finite());
     if v.is_empty() {
         return f64::NAN;
@@ -161,12 +161,12 @@ fn quantile(mut v: Vec<f64>, q: f64) -> f64 {
     v[((v.len() as f64 - 1.0) * q).round() as usize]
 }
 
-fn median(v: Vec<f64>) -> f64 {
+pub(crate) fn median(v: Vec<f64>) -> f64 {
     quantile(v, 0.5)
 }
 
 /// A fresh database for the run (the events bench seeds its own data).
-async fn fresh(url: &str) -> Result<(), String> {
+pub(crate) async fn fresh(url: &str) -> Result<(), String> {
     use sea_orm::ConnectionTrait;
     if let Some(path) = url.strip_prefix("sqlite://") {
         let file = path.split('?').next().unwrap_or_default();
@@ -591,23 +591,12 @@ async fn subscribers(
 pub async fn run(args: EventsArgs) -> Result<(), String> {
     let mut figures = Vec::new();
     for backend in &args.backends {
-        let url = match backend.as_str() {
-            "sqlite" => args.sqlite_url.clone(),
-            "postgres" => args.postgres_url.clone(),
-            other => return Err(format!("unknown backend {other}")),
-        };
+        let url = crate::backend_url(backend, &args.sqlite_url, &args.postgres_url)?;
         figures.push(measure(backend, &url, &args).await?);
     }
     let section = markdown(&args, &figures);
     println!("{section}");
-    let current = std::fs::read_to_string(&args.out).unwrap_or_default();
-    let updated = match (current.find(BEGIN), current.find(END)) {
-        (Some(b), Some(e)) if b < e => {
-            format!("{}{section}{}", &current[..b], &current[e + END.len()..])
-        }
-        _ => format!("{current}\n{section}\n"),
-    };
-    std::fs::write(&args.out, updated).map_err(|e| e.to_string())
+    crate::write_section(&args.out, BEGIN, END, &section)
 }
 
 fn verdict(ok: bool) -> &'static str {

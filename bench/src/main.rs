@@ -12,6 +12,7 @@
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod events;
+mod ingest;
 mod load;
 mod process;
 mod reference;
@@ -63,6 +64,8 @@ enum Command {
     ServeReference(ServeArgs),
     /// The outbox, webhook dispatch and live subscriptions (see events.rs).
     Events(events::EventsArgs),
+    /// WooCommerce order ingest against createOrder (see ingest.rs).
+    Ingest(ingest::IngestArgs),
 }
 
 #[derive(clap::Args)]
@@ -142,8 +145,39 @@ fn settings(database_url: String, pool: u32) -> Settings {
         },
         ws_max_connections: 4096,
         nats_url: None,
+        integrations: api::service::inbound::Secrets {
+            woocommerce: Some(ingest::WOOCOMMERCE_SECRET.to_string().into()),
+            stripe: None,
+        },
         faults: None,
     }
+}
+
+/// The database URL of a `--backends` name.
+pub(crate) fn backend_url(backend: &str, sqlite: &str, postgres: &str) -> Result<String, String> {
+    match backend {
+        "sqlite" => Ok(sqlite.to_string()),
+        "postgres" => Ok(postgres.to_string()),
+        other => Err(format!("unknown backend {other}")),
+    }
+}
+
+/// Replaces the part of `path` between `begin` and `end` (each bench
+/// subcommand owns one section of BENCHMARKS.md), or appends it.
+pub(crate) fn write_section(
+    path: &str,
+    begin: &str,
+    end: &str,
+    section: &str,
+) -> Result<(), String> {
+    let current = std::fs::read_to_string(path).unwrap_or_default();
+    let updated = match (current.find(begin), current.find(end)) {
+        (Some(b), Some(e)) if b < e => {
+            format!("{}{section}{}", &current[..b], &current[e + end.len()..])
+        }
+        _ => format!("{current}\n{section}\n"),
+    };
+    std::fs::write(path, updated).map_err(|e| e.to_string())
 }
 
 fn main() {
@@ -162,6 +196,7 @@ fn main() {
                 .await
                 .map_err(|e| e.to_string()),
             Some(Command::Events(a)) => events::run(a).await,
+            Some(Command::Ingest(a)) => ingest::run(a).await,
             None => run(cli.run).await,
         }
     });
