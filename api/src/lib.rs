@@ -7,6 +7,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod exports;
+pub mod foreground;
 pub mod graphql;
 pub mod http;
 pub mod metrics;

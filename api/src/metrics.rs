@@ -35,6 +35,8 @@ pub struct Metrics {
     pub bus_enabled: AtomicBool,
     /// Open `/graphql/ws` connections.
     pub ws_connections: AtomicI64,
+    /// Requests being served (background work gives way to them).
+    pub foreground: crate::foreground::Foreground,
 }
 
 /// Database pool figures sampled when `/metrics` is scraped.
@@ -139,6 +141,13 @@ impl Metrics {
                     "refund_desk_graphql_errors_total{{code=\"{code}\"}} {n}"
                 );
             }
+            out.push_str("# HELP refund_desk_http_requests_in_flight Requests being served now.\n");
+            out.push_str("# TYPE refund_desk_http_requests_in_flight gauge\n");
+            let _ = writeln!(
+                out,
+                "refund_desk_http_requests_in_flight {}",
+                self.foreground.in_flight()
+            );
             out.push_str(
                 "# HELP refund_desk_inbound_messages_total Verified inbound webhook messages by source and outcome.\n",
             );

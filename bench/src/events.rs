@@ -270,6 +270,9 @@ async fn approve_all(api: &Arc<Api>, manager: &str, claims: Vec<String>) -> Vec<
 
 /// Waits until no delivery is pending (the dispatcher caught up).
 async fn drained(api: &Api, admin: &str) {
+    // The pump numbers events (and queues their deliveries) at its next
+    // poll: let it run first, or a late batch is queued after the check.
+    tokio::time::sleep(Duration::from_millis(600)).await;
     let deadline = Instant::now() + Duration::from_secs(300);
     loop {
         let body = api

@@ -53,8 +53,10 @@ where
         status = tracing::field::Empty,
     );
     let started = Instant::now();
+    let in_flight = metrics.as_ref().map(|m| m.foreground.enter());
     let call = srv.call(req).instrument(span.clone());
     async move {
+        let _in_flight = in_flight;
         let mut res = call.await?;
         let status = res.status().as_u16();
         span.record("status", status);
