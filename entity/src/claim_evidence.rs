@@ -18,6 +18,16 @@ pub struct Model {
     pub text: Option<String>,
     pub added_by: Option<Uuid>,
     pub added_at: DateTimeUtc,
+    /// An uploaded file (all four set, or none): its sanitised name, the
+    /// type detected from its bytes, its size and its SHA-256 (hex), which
+    /// is also its key in the evidence store.
+    #[sea_orm(column_type = "String(StringLen::N(255))")]
+    pub file_name: Option<String>,
+    #[sea_orm(column_type = "String(StringLen::N(64))")]
+    pub content_type: Option<String>,
+    pub file_size: Option<i64>,
+    #[sea_orm(column_type = "String(StringLen::N(64))")]
+    pub sha256: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -11,6 +11,7 @@ mod m20261127_000007_index_claim_sort_orders;
 mod m20261129_000008_create_login_throttles;
 mod m20261129_000009_create_events_and_webhooks;
 mod m20261129_000010_create_inbound_messages_and_product_plans;
+mod m20261129_000011_add_evidence_files;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000008_create_login_throttles::Migration),
             Box::new(m20261129_000009_create_events_and_webhooks::Migration),
             Box::new(m20261129_000010_create_inbound_messages_and_product_plans::Migration),
+            Box::new(m20261129_000011_add_evidence_files::Migration),
         ]
     }
 }
