@@ -52,6 +52,13 @@ pub enum Command {
         #[arg(long, default_value_t = 2_000)]
         orders: usize,
     },
+    /// Remove stored evidence files that no evidence row names, once they
+    /// are at least this old (younger ones may belong to an upload whose
+    /// row is about to commit).
+    GcEvidence {
+        #[arg(long, default_value_t = 24)]
+        min_age_hours: i64,
+    },
 }
 
 /// Orders `serve --demo` seeds on first start.
@@ -167,6 +174,22 @@ pub async fn run(cli: Cli) -> Result<(), StartupError> {
             let db = service::db::connect(&settings.database_url, 1).await?;
             Migrator::up(&db, None).await?;
             seed_demo(&db, orders).await?;
+        }
+        Command::GcEvidence { min_age_hours } => {
+            let db = service::db::connect(&settings.database_url, 1).await?;
+            Migrator::up(&db, None).await?;
+            let store = service::evidence::store::EvidenceStore::open(&settings.evidence_store)?;
+            let done = service::evidence::collect_garbage(
+                &db,
+                &store,
+                chrono::Duration::hours(min_age_hours.max(0)),
+            )
+            .await
+            .map_err(|e| e.describe())?;
+            println!(
+                "removed {} files ({} bytes), kept {}",
+                done.removed, done.bytes_removed, done.kept
+            );
         }
         Command::ExportSchema => unreachable!("handled above"),
     }

@@ -42,6 +42,10 @@ pub struct Settings {
     pub nats_url: Option<String>,
     /// Secrets of the inbound webhooks (WooCommerce, Stripe).
     pub integrations: crate::service::inbound::Secrets,
+    /// `EVIDENCE_STORE`: `file://<folder>` or `s3://<bucket>[/<prefix>]`.
+    pub evidence_store: String,
+    /// `EVIDENCE_MAX_BYTES`: the largest evidence file.
+    pub evidence_max_bytes: usize,
     /// Test-only fault injection; never set from the configuration.
     pub faults: Option<Arc<crate::service::faults::FaultPlan>>,
 }
@@ -170,6 +174,23 @@ pub struct ConfigArgs {
         global = true
     )]
     pub stripe_webhook_secret: Option<String>,
+    /// Where evidence files are kept: `file://<folder>` or
+    /// `s3://<bucket>[/<prefix>]` (with the `AWS_*` variables).
+    #[arg(
+        long,
+        env = "EVIDENCE_STORE",
+        default_value = "file://data/evidence",
+        global = true
+    )]
+    pub evidence_store: String,
+    /// The largest evidence file, in bytes (default 10 MiB).
+    #[arg(
+        long,
+        env = "EVIDENCE_MAX_BYTES",
+        default_value_t = crate::service::evidence::DEFAULT_MAX_BYTES,
+        global = true
+    )]
+    pub evidence_max_bytes: usize,
 }
 
 /// A configuration the server refuses to start with.
@@ -263,6 +284,11 @@ impl ConfigArgs {
                 "CLAIM_BACKDATE_DAYS must be at most {MAX_CLAIM_BACKDATE_DAYS}"
             )));
         }
+        if self.evidence_max_bytes == 0 || self.evidence_max_bytes > MAX_EVIDENCE_BYTES {
+            return Err(ConfigError(format!(
+                "EVIDENCE_MAX_BYTES must be 1 to {MAX_EVIDENCE_BYTES}"
+            )));
+        }
         Ok(Settings {
             database_url: self.database_url,
             bind: self.bind,
@@ -284,6 +310,8 @@ impl ConfigArgs {
             ws_max_connections: self.ws_max_connections,
             nats_url,
             integrations,
+            evidence_store: self.evidence_store,
+            evidence_max_bytes: self.evidence_max_bytes,
             faults: None,
         })
     }
@@ -312,6 +340,10 @@ pub fn parse_key(hex: &str) -> Result<SecretBox<[u8; 32]>, ConfigError> {
     }
     Ok(SecretBox::new(Box::new(key)))
 }
+
+/// The largest `EVIDENCE_MAX_BYTES` accepted: uploads are held in memory
+/// while they are checked.
+const MAX_EVIDENCE_BYTES: usize = 100 * 1024 * 1024;
 
 /// Shortest inbound webhook secret accepted: a guessable one would let
 /// anyone create orders.

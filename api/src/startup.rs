@@ -49,6 +49,11 @@ impl Application {
         let tokens = Arc::new(TokenService::new(&settings.jwt));
         let cipher = Arc::new(CredentialCipher::new(&settings.credentials_key));
         let hub = Arc::new(Hub::default());
+        let evidence = Arc::new(service::evidence::EvidenceSettings {
+            store: service::evidence::store::EvidenceStore::open(&settings.evidence_store)
+                .map_err(|e| e.to_string())?,
+            max_bytes: settings.evidence_max_bytes,
+        });
         // The event pump, the webhook dispatcher and the bus publisher run
         // beside the server on its runtime, for as long as the process
         // lives, on a pool of their own: they never take a request's
@@ -56,8 +61,13 @@ impl Application {
         let workers = service::db::connect(&settings.database_url, WORKER_CONNECTIONS).await?;
         tokio::spawn(hub.clone().run(workers.clone(), settings.event_poll));
         let dispatcher = Arc::new(
-            Dispatcher::new(workers.clone(), cipher.clone(), settings.webhooks.clone())
-                .map_err(|e| e.describe())?,
+            Dispatcher::new(
+                workers.clone(),
+                cipher.clone(),
+                settings.webhooks.clone(),
+                metrics.foreground.clone(),
+            )
+            .map_err(|e| e.describe())?,
         );
         tokio::spawn(dispatcher.run(hub.clone()));
         if let Some(url) = &settings.nats_url {
@@ -72,7 +82,15 @@ impl Application {
             ));
         }
         let state = web::Data::new(AppState {
-            schema: build_schema(&settings, db.clone(), tokens.clone(), cipher, hub.clone()),
+            schema: build_schema(
+                &settings,
+                db.clone(),
+                tokens.clone(),
+                cipher,
+                hub.clone(),
+                evidence.clone(),
+            ),
+            evidence,
             tokens,
             metrics,
             db: db.clone(),
@@ -141,8 +159,10 @@ fn build_schema(
     tokens: Arc<TokenService>,
     cipher: Arc<CredentialCipher>,
     hub: Arc<Hub>,
+    evidence: Arc<service::evidence::EvidenceSettings>,
 ) -> AppSchema {
     let mut builder = schema_builder()
+        .data(evidence)
         .data(db)
         .data(tokens)
         .data(cipher)

@@ -278,6 +278,7 @@ pub async fn approve(
         note: event_note,
         audit_action: "claim.approve",
         details,
+        event_extra: None,
     };
     save(txn, ctx, &current, model, change).await
 }

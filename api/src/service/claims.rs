@@ -92,6 +92,9 @@ pub struct Change<'a> {
     pub note: Option<String>,
     pub audit_action: &'a str,
     pub details: Value,
+    /// Added to the event's data beside the claim (e.g. the evidence just
+    /// added, with its file's metadata).
+    pub event_extra: Option<(&'static str, Value)>,
 }
 
 /// Saves `model` with a bumped version, appends the event and the audit
@@ -113,7 +116,17 @@ pub async fn save(
         map.insert("to".into(), json!(saved.status));
     }
     audit::record(&txn, ctx, change.audit_action, "claim", current.id, details).await?;
-    events::record(&txn, ctx, change.kind, &saved).await?;
+    match change.event_extra {
+        Some((key, value)) => {
+            let subject = events::Extended {
+                subject: &saved,
+                key,
+                value,
+            };
+            events::record(&txn, ctx, change.kind, &subject).await?;
+        }
+        None => events::record(&txn, ctx, change.kind, &saved).await?,
+    }
     txn.commit().await?;
     Ok(saved)
 }
@@ -298,6 +311,7 @@ pub async fn assign(
         note: None,
         audit_action: "claim.assign",
         details: json!({ "assigneeId": assignee }),
+        event_extra: None,
     };
     save(txn, ctx, &current, model, change).await
 }
@@ -321,21 +335,27 @@ pub async fn request_info(
         note: Some(message),
         audit_action: "claim.request_info",
         details: json!({}),
+        event_extra: None,
     };
     save(txn, ctx, &current, model, change).await
 }
 
-/// A validated piece of evidence: a kind and a URL or a text.
+/// A validated piece of evidence: a kind and a URL, a text or a stored
+/// file (any of them, at least one).
 pub struct NewEvidence {
     pub kind: EvidenceKind,
     pub url: Option<String>,
     pub text: Option<String>,
+    /// Already checked and stored (`service::evidence::accept`).
+    pub file: Option<super::evidence::StoredUpload>,
 }
 
 impl NewEvidence {
     pub fn validate(&self) -> AppResult<()> {
-        if self.url.is_none() && self.text.is_none() {
-            return Err(AppError::bad_input("evidence needs a url or a text"));
+        if self.url.is_none() && self.text.is_none() && self.file.is_none() {
+            return Err(AppError::bad_input(
+                "evidence needs a url, a text or a file",
+            ));
         }
         if let Some(url) = &self.url {
             let lower = url.to_ascii_lowercase();
@@ -367,6 +387,7 @@ pub async fn add_evidence(
     let current = lock(&txn, id).await?;
     let to = transition(&current, ClaimAction::AddEvidence)?;
     let evidence_id = new_id();
+    let file = evidence.file.clone();
     claim_evidence::Entity::insert(claim_evidence::ActiveModel {
         id: Set(evidence_id),
         claim_id: Set(id),
@@ -375,17 +396,35 @@ pub async fn add_evidence(
         text: Set(evidence.text.map(|t| t.trim().to_string())),
         added_by: Set(ctx.actor),
         added_at: Set(now()),
+        file_name: Set(file.as_ref().map(|f| f.file_name.clone())),
+        content_type: Set(file.as_ref().map(|f| f.content_type.to_string())),
+        file_size: Set(file.as_ref().map(|f| f.size)),
+        sha256: Set(file.as_ref().map(|f| f.sha256.clone())),
     })
     .exec_without_returning(&txn)
     .await?;
     let mut model = current.clone().into_active_model();
     model.status = Set(to.as_str().to_string());
+    let file = file.map(|f| {
+        json!({
+            "fileName": f.file_name,
+            "contentType": f.content_type,
+            "size": f.size,
+            "sha256": f.sha256,
+            "downloadUrl": format!("/evidence/{evidence_id}/file"),
+        })
+    });
     let change = Change {
         kind: EventType::ClaimEvidenceAdded,
         event: "evidence_added",
         note: None,
         audit_action: "claim.add_evidence",
-        details: json!({ "evidenceId": evidence_id, "kind": evidence.kind.as_str() }),
+        details: json!({ "evidenceId": evidence_id, "kind": evidence.kind.as_str(), "file": file }),
+        // The evidence itself, with its file's metadata (never its bytes).
+        event_extra: Some((
+            "evidence",
+            json!({ "id": evidence_id, "kind": evidence.kind.as_str(), "file": file }),
+        )),
     };
     save(txn, ctx, &current, model, change).await
 }
@@ -407,6 +446,7 @@ pub async fn add_note(
         note: Some(note),
         audit_action: "claim.add_note",
         details: json!({}),
+        event_extra: None,
     };
     save(txn, ctx, &current, model, change).await
 }
@@ -431,6 +471,7 @@ pub async fn withdraw(
         note: Some(note),
         audit_action: "claim.withdraw",
         details: json!({}),
+        event_extra: None,
     };
     save(txn, ctx, &current, model, change).await
 }
@@ -462,6 +503,7 @@ pub async fn reject(
         note: Some(note),
         audit_action: "claim.reject",
         details: json!({ "reason": reason.as_str() }),
+        event_extra: None,
     };
     save(txn, ctx, &current, model, change).await
 }

@@ -13,6 +13,7 @@ pub mod db;
 pub mod demo;
 pub mod eligibility;
 pub mod events;
+pub mod evidence;
 pub mod faults;
 pub mod idempotency;
 pub mod inbound;

@@ -57,6 +57,30 @@ pub trait Subject {
     fn data(&self) -> Value;
 }
 
+/// A subject with one more entry in its data, for an event that says more
+/// than the subject's row (the evidence a CLAIM_EVIDENCE_ADDED added).
+pub struct Extended<'a, S: Subject> {
+    pub subject: &'a S,
+    pub key: &'static str,
+    pub value: Value,
+}
+
+impl<S: Subject> Subject for Extended<'_, S> {
+    const TYPE: &'static str = S::TYPE;
+
+    fn id(&self) -> Uuid {
+        self.subject.id()
+    }
+
+    fn data(&self) -> Value {
+        let mut data = self.subject.data();
+        if let Value::Object(map) = &mut data {
+            map.insert(self.key.to_string(), self.value.clone());
+        }
+        data
+    }
+}
+
 /// Writes one event of `ctx`'s change about `subject`, in the caller's
 /// transaction.
 pub async fn record<C: ConnectionTrait, S: Subject>(
