@@ -14,13 +14,12 @@ use std::fmt::Display;
 use std::str::FromStr;
 use std::sync::Arc;
 
-use actix_web::http::{header, StatusCode};
+use actix_web::http::header;
 use actix_web::web::{self, Bytes};
-use actix_web::{HttpMessage, HttpRequest, HttpResponse};
+use actix_web::{HttpRequest, HttpResponse};
 use chrono::{DateTime, SecondsFormat, Utc};
 use futures_util::stream;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
-use serde_json::json;
 use tracing::{Instrument, Span};
 use uuid::Uuid;
 
@@ -31,8 +30,8 @@ use crate::auth::{AuthState, Principal};
 use crate::domain::email::mask_email;
 use crate::domain::page::{Direction, PageRequest};
 use crate::domain::{Currency, Email, Money, Role};
-use crate::error::{code, AppError, AppResult};
-use crate::graphql::context::RequestId;
+use crate::error::{AppError, AppResult};
+use crate::http::response::app_error_response;
 use crate::http::{authenticate, credentials, AppState};
 use crate::metrics::Metrics;
 use crate::service::claim_list::{self, ClaimOrder, ClaimQuery};
@@ -359,7 +358,7 @@ async fn respond(
     };
     let (export, first) = match started.await {
         Ok(started) => started,
-        Err(err) => return error_response(req, &state.metrics, &err),
+        Err(err) => return app_error_response(req, &state.metrics, &err, "CSV export"),
     };
     let streaming = Streaming {
         db: state.db.clone(),
@@ -406,34 +405,6 @@ async fn next_chunk(mut s: Streaming) -> Option<(Result<Bytes, std::io::Error>, 
     };
     s.next = chunk.next.map_or(Next::Done, Next::After);
     Some((Ok(Bytes::from(chunk.csv)), s))
-}
-
-/// The GraphQL-shaped error body the `/graphql` endpoint uses before execution.
-fn error_response(req: &HttpRequest, metrics: &Metrics, err: &AppError) -> HttpResponse {
-    let status = match err.code() {
-        code::UNAUTHENTICATED => StatusCode::UNAUTHORIZED,
-        code::FORBIDDEN => StatusCode::FORBIDDEN,
-        code::BAD_USER_INPUT => StatusCode::BAD_REQUEST,
-        _ => StatusCode::INTERNAL_SERVER_ERROR,
-    };
-    let message = if status == StatusCode::INTERNAL_SERVER_ERROR {
-        tracing::error!(cause = %err.describe(), "CSV export failed");
-        let rid = req.extensions().get::<RequestId>().map(|r| r.0.clone());
-        format!(
-            "Internal server error (request id {})",
-            rid.unwrap_or_default()
-        )
-    } else {
-        err.message()
-    };
-    metrics.observe_error(err.code());
-    let mut res = HttpResponse::build(status);
-    if status == StatusCode::UNAUTHORIZED {
-        res.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
-    }
-    res.json(json!({
-        "errors": [{ "message": message, "extensions": { "code": err.code() } }]
-    }))
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use async_graphql::{Context, Enum, InputObject, Object, Result, ID};
+use async_graphql::{Context, Enum, InputObject, Object, Result, SimpleObject, Upload, ID};
 
 use entity::{claim_event, claim_evidence, refund_claim};
 
@@ -33,6 +33,7 @@ use crate::error::{AppError, AppResult};
 use crate::service::approval::{self, Approval};
 use crate::service::claim_list::{self, ClaimOrder, ClaimQuery, ClaimRow, Joined};
 use crate::service::claims::{self, NewClaim, NewEvidence};
+use crate::service::evidence::{self, EvidenceSettings};
 use crate::service::text::{exact_filter, optional_note, optional_text, MAX_TEXT};
 
 /// A refund claim (`RefundClaim` in the schema). A claims page row also
@@ -204,6 +205,35 @@ impl Evidence {
     async fn added_at(&self) -> Timestamp {
         self.0.added_at.into()
     }
+    /// The uploaded file, when this evidence is one.
+    async fn file(&self) -> Option<EvidenceFile> {
+        let e = &self.0;
+        match (&e.file_name, &e.content_type, e.file_size, &e.sha256) {
+            (Some(name), Some(content_type), Some(size), Some(sha256)) => Some(EvidenceFile {
+                file_name: name.clone(),
+                content_type: content_type.clone(),
+                size: i32::try_from(size).unwrap_or(i32::MAX),
+                sha256: sha256.clone(),
+                download_url: format!("/evidence/{}/file", e.id),
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// An uploaded evidence file's metadata; its bytes are at `downloadUrl`.
+#[derive(SimpleObject)]
+pub struct EvidenceFile {
+    /// Sanitised, with the extension of the detected type.
+    file_name: String,
+    /// Detected from the file's bytes, not the client's claim.
+    content_type: String,
+    /// Bytes.
+    size: i32,
+    /// Hex.
+    sha256: String,
+    /// A relative path; needs the Bearer token.
+    download_url: String,
 }
 
 pub struct ClaimEvent(pub claim_event::Model);
@@ -337,6 +367,9 @@ pub struct EvidenceInput {
     kind: EvidenceKind,
     url: Option<String>,
     text: Option<String>,
+    /// A screenshot or log, sent as a multipart request (the GraphQL
+    /// multipart request spec): PNG, JPEG, WebP, GIF, PDF or UTF-8 text.
+    file: Option<Upload>,
 }
 
 #[derive(InputObject)]
@@ -417,10 +450,28 @@ impl ClaimMutation {
         input: EvidenceInput,
     ) -> Result<Claim> {
         let id = parse_id(&claim_id)?;
+        let file = match input.file {
+            Some(upload) => {
+                let value = upload
+                    .value(ctx)
+                    .map_err(|_| AppError::bad_input("the file was not sent with the request"))?;
+                let settings = ctx
+                    .data::<Arc<EvidenceSettings>>()
+                    .map_err(|_| AppError::internal("the evidence store is not registered"))?;
+                let upload = evidence::Upload {
+                    file_name: value.filename,
+                    bytes: value.content,
+                };
+                // Stored before the row is written; the row commits after.
+                Some(evidence::accept(&settings.store, settings.max_bytes, upload).await?)
+            }
+            None => None,
+        };
         let evidence = NewEvidence {
             kind: input.kind,
             url: optional_text(input.url, "url", 2048)?,
             text: input.text.filter(|t| !t.trim().is_empty()),
+            file,
         };
         Ok(Claim::new(
             claims::add_evidence(db(ctx), &request_context(ctx), id, evidence).await?,

@@ -14,7 +14,7 @@ use tracing::Instrument;
 use super::auth::{authenticate, credentials, Credentials};
 use super::observe::request_id;
 use super::response::{error_response, finish_errors, refusal, write, Media};
-use super::{body, AppState};
+use super::{body, upload, AppState};
 use crate::config::Environment;
 use crate::error::{code, AppError};
 use crate::graphql::context::{ClientAddr, RequestId};
@@ -27,6 +27,13 @@ pub async fn post(
 ) -> HttpResponse {
     let started = Instant::now();
     let media = Media::negotiate(&req);
+    if upload::is_multipart(&req) {
+        let gql = match upload::read(&req, payload, state.evidence.max_bytes).await {
+            Ok(r) => r,
+            Err(refused) => return refused,
+        };
+        return handle(&req, gql, &state, media, started, Method::Upload).await;
+    }
     let is_json = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -39,8 +46,8 @@ pub async fn post(
                 .eq_ignore_ascii_case("application/json")
         })
         .unwrap_or(false);
-    // Only JSON bodies: a browser form cannot post JSON cross-site without a
-    // CORS preflight, so this also defends against cross-site requests.
+    // Only JSON bodies (and the multipart upload above): a browser form
+    // cannot post JSON cross-site without a CORS preflight.
     if !is_json {
         return error_response(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -115,6 +122,8 @@ pub async fn get(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
 enum Method {
     Get,
     Post,
+    /// A `multipart/form-data` POST carrying a file.
+    Upload,
 }
 
 /// Everything after the body was read: checks, then execution.
@@ -146,6 +155,13 @@ async fn handle(
             } else {
                 response
             }
+        }
+        Ok(_) if method == Method::Upload && !upload::only_the_upload_mutation(&mut gql) => {
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                "a file may be sent with addClaimEvidence only, alone in a mutation",
+                code::BAD_USER_INPUT,
+            )
         }
         Ok(Operation::Mutation) if method == Method::Get => {
             return error_response(

@@ -5,11 +5,13 @@
 
 mod auth;
 mod body;
+mod evidence;
 mod graphql;
 mod health;
 mod integrations;
 mod observe;
 pub mod response;
+mod upload;
 mod ws;
 
 use actix_web::web;
@@ -38,6 +40,8 @@ pub struct AppState {
     /// The process's event pump: woken after each mutation, and the source
     /// of live subscriptions.
     pub hub: Arc<crate::service::events::hub::Hub>,
+    /// Where evidence files are stored, and how large they may be.
+    pub evidence: Arc<crate::service::evidence::EvidenceSettings>,
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -59,5 +63,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::post().to(integrations::woocommerce),
         )
         .route("/integrations/stripe", web::post().to(integrations::stripe))
+        .route("/evidence/{id}/file", web::get().to(evidence::download))
         .route("/metrics", web::get().to(health::metrics));
 }

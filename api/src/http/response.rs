@@ -18,7 +18,7 @@
 //! messages.
 
 use actix_web::http::{header, StatusCode};
-use actix_web::{HttpRequest, HttpResponse};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse};
 use async_graphql::{ErrorExtensionValues, ServerError, Value};
 use serde_json::json;
 
@@ -273,6 +273,43 @@ const ALL_CODES: [&str; 12] = [
     code::RATE_LIMITED,
     code::INTERNAL_SERVER_ERROR,
 ];
+
+/// An error of a plain HTTP endpoint (exports, evidence downloads) as the
+/// GraphQL-shaped body the `/graphql` endpoint uses before execution: its
+/// status from its code, internal causes logged and hidden behind the
+/// request id.
+pub fn app_error_response(
+    req: &HttpRequest,
+    metrics: &Metrics,
+    err: &AppError,
+    what: &str,
+) -> HttpResponse {
+    let status = match err.code() {
+        code::UNAUTHENTICATED => StatusCode::UNAUTHORIZED,
+        code::FORBIDDEN => StatusCode::FORBIDDEN,
+        code::BAD_USER_INPUT => StatusCode::BAD_REQUEST,
+        code::NOT_FOUND => StatusCode::NOT_FOUND,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    let message = if status == StatusCode::INTERNAL_SERVER_ERROR {
+        tracing::error!(cause = %err.describe(), "{what} failed");
+        let rid = req.extensions().get::<RequestId>().map(|r| r.0.clone());
+        format!(
+            "Internal server error (request id {})",
+            rid.unwrap_or_default()
+        )
+    } else {
+        err.message()
+    };
+    metrics.observe_error(err.code());
+    let mut res = HttpResponse::build(status);
+    if status == StatusCode::UNAUTHORIZED {
+        res.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+    }
+    res.json(json!({
+        "errors": [{ "message": message, "extensions": { "code": err.code() } }]
+    }))
+}
 
 #[cfg(test)]
 mod tests {
