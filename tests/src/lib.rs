@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+pub mod evidence;
 pub mod inbound;
 pub mod process;
 pub mod proxy;
@@ -105,6 +106,9 @@ pub async fn fresh_database(backend: Backend) -> String {
 }
 
 pub fn settings_for(database_url: String) -> Settings {
+    let evidence = std::env::temp_dir()
+        .join("refund-desk-tests")
+        .join(format!("evidence-{}", uuid::Uuid::now_v7()));
     Settings {
         database_url,
         bind: "127.0.0.1:0".into(),
@@ -140,6 +144,8 @@ pub fn settings_for(database_url: String) -> Settings {
             woocommerce: Some(inbound::WOOCOMMERCE_SECRET.to_string().into()),
             stripe: Some(inbound::STRIPE_SECRET.to_string().into()),
         },
+        evidence_store: format!("file://{}", evidence.display()),
+        evidence_max_bytes: api::service::evidence::DEFAULT_MAX_BYTES,
         faults: None,
     }
 }

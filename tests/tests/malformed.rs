@@ -171,6 +171,10 @@ impl Builder<'_> {
             ("NaiveDate" | "Date", WrongType) => json!("31/02/2026"),
             ("NaiveDate" | "Date", _) => json!("2026-02-03"),
             ("JSON", _) => json!({ "k": "v" }),
+            // A file only comes in a multipart request; in JSON its slot is
+            // null, or a string that names no uploaded file.
+            ("Upload", WrongType) => json!("#__graphql_file__:7"),
+            ("Upload", _) => Value::Null,
             (other, _) => panic!("no value for scalar {other}"),
         }
     }

@@ -103,11 +103,6 @@ fn members(sdl: &str) -> BTreeSet<String> {
     out
 }
 
-/// Wave-2 names whose issue is still open (evidence files: #18). A
-/// contract member containing one of them may be missing from the schema
-/// for now; every other member must be there.
-const PENDING: &[&str] = &["Upload", "EvidenceFile"];
-
 #[test]
 fn schema_contains_the_contract() {
     let contract = std::fs::read_to_string(root().join("tests/contract.graphql")).unwrap();
@@ -118,24 +113,7 @@ fn schema_contains_the_contract() {
         contract.len()
     );
     let ours = members(&api::graphql::sdl());
-    let pending = |m: &str| PENDING.iter().any(|p| m.contains(p));
-    let missing: Vec<&String> = contract
-        .iter()
-        .filter(|m| !ours.contains(*m) && !pending(m))
-        .collect();
-    // The pending list only shrinks: a name built since must leave it.
-    let built: Vec<&&str> = PENDING
-        .iter()
-        .filter(|p| {
-            !contract
-                .iter()
-                .any(|m| m.contains(**p) && !ours.contains(m))
-        })
-        .collect();
-    assert!(
-        built.is_empty(),
-        "built now, remove from PENDING: {built:?}"
-    );
+    let missing: Vec<&String> = contract.iter().filter(|m| !ours.contains(*m)).collect();
     assert!(
         missing.is_empty(),
         "the schema lacks contract members:\n{}",
