@@ -12,6 +12,7 @@
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod events;
+mod evidence;
 mod ingest;
 mod load;
 mod process;
@@ -66,6 +67,8 @@ enum Command {
     Events(events::EventsArgs),
     /// WooCommerce order ingest against createOrder (see ingest.rs).
     Ingest(ingest::IngestArgs),
+    /// Memory under concurrent evidence uploads and downloads (evidence.rs).
+    Evidence(evidence::EvidenceArgs),
 }
 
 #[derive(clap::Args)]
@@ -149,6 +152,8 @@ fn settings(database_url: String, pool: u32) -> Settings {
             woocommerce: Some(ingest::WOOCOMMERCE_SECRET.to_string().into()),
             stripe: None,
         },
+        evidence_store: "file:///var/tmp/refund-desk-bench/evidence".into(),
+        evidence_max_bytes: api::service::evidence::DEFAULT_MAX_BYTES,
         faults: None,
     }
 }
@@ -197,6 +202,7 @@ fn main() {
                 .map_err(|e| e.to_string()),
             Some(Command::Events(a)) => events::run(a).await,
             Some(Command::Ingest(a)) => ingest::run(a).await,
+            Some(Command::Evidence(a)) => evidence::run(a).await,
             None => run(cli.run).await,
         }
     });
