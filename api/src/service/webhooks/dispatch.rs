@@ -257,6 +257,8 @@ impl Dispatcher {
                 }
                 let _ = room;
             }
+            // A write like any other: on SQLite it takes the writers' turn.
+            self.foreground.quiet(YIELD_AT_MOST).await;
             if let Err(err) =
                 deliveries::record_attempts(&self.db, &batch, &self.settings.schedule).await
             {
