@@ -120,6 +120,36 @@ async fn an_uploaded_screenshot_is_stored_by_content_and_downloaded_under_guard(
             sha256_hex(&bytes)
         )));
 
+        // Larger than a part of the file store: written in parts, read back whole.
+        let big = "stream error 0x1F at 00:12:34\n"
+            .repeat(110_000)
+            .into_bytes();
+        let (_, body) = app
+            .upload_evidence(&d.agent, &d.claim, "big.log", big.clone())
+            .await;
+        let list = body["data"]["addClaimEvidence"]["evidence"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{body}"))
+            .clone();
+        let big_url = list
+            .iter()
+            .find(|e| e["file"]["size"] == big.len())
+            .expect("the big file")["file"]["downloadUrl"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert_eq!(
+            download(&app, Some(&d.manager), &big_url)
+                .await
+                .bytes()
+                .await
+                .unwrap()
+                .to_vec(),
+            big
+        );
+        std::fs::remove_file(folder.join(&sha256_hex(&big)[..2]).join(sha256_hex(&big))).unwrap();
+        assert_eq!(stored_files(&folder).len(), 1);
+
         // The same bytes again: one stored file, two rows.
         let (_, again) = app
             .upload_evidence(&d.agent, &d.claim, "copy.png", bytes.clone())
@@ -170,7 +200,8 @@ async fn an_uploaded_screenshot_is_stored_by_content_and_downloaded_under_guard(
         let audit = app
             .graphql("{ auditLog(filter: { action: \"evidence.file.viewed\" }) { totalCount nodes { actor { id } details } } }", json!({}), Some(&admin))
             .await;
-        assert_eq!(audit["data"]["auditLog"]["totalCount"], 2, "{audit}");
+        // The big file's download, the manager's and FINANCE's.
+        assert_eq!(audit["data"]["auditLog"]["totalCount"], 3, "{audit}");
 
         // The event carries the file's metadata.
         let events = app
@@ -626,6 +657,27 @@ async fn an_s3_store_keeps_and_serves_files_like_the_folder() {
         assert_eq!(res.status(), 200);
         assert_eq!(res.headers()["content-type"], "application/pdf");
         assert_eq!(res.bytes().await.unwrap().to_vec(), bytes);
+        // Larger than a part: a multipart put, read back whole.
+        let big = "player log line: buffering...\n"
+            .repeat(220_000)
+            .into_bytes();
+        let (_, body) = app
+            .upload_evidence(&d.agent, &d.claim, "player.log", big.clone())
+            .await;
+        let list = body["data"]["addClaimEvidence"]["evidence"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{body}"))
+            .clone();
+        let url = list
+            .iter()
+            .find(|e| e["file"]["size"] == big.len())
+            .expect("the big file")["file"]["downloadUrl"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let res = download(&app, Some(&d.manager), &url).await;
+        assert_eq!(res.bytes().await.unwrap().to_vec(), big, "{backend:?}");
+        store.delete(&sha256_hex(&big)).await.unwrap();
         // The collector lists and removes there too.
         let orphan = b"orphan\n".to_vec();
         store

@@ -460,7 +460,7 @@ impl ClaimMutation {
                     .map_err(|_| AppError::internal("the evidence store is not registered"))?;
                 let upload = evidence::Upload {
                     file_name: value.filename,
-                    bytes: value.content,
+                    file: value.content,
                 };
                 // Stored before the row is written; the row commits after.
                 Some(evidence::accept(&settings.store, settings.max_bytes, upload).await?)

@@ -151,7 +151,20 @@ pub async fn read(
         return Err(bad("the file part has no file name"));
     };
     let client_type = field.content_type().map(|m| m.to_string());
-    let content = field.bytes().await.map_err(refused)?;
+    // Spooled to an unnamed temporary file (gone when closed), so ten
+    // uploads at once cost ten buffers, not ten files in memory.
+    let content = match spool(field).await {
+        Ok(file) => file,
+        Err(Spool::Multipart(e)) => return Err(refused(e)),
+        Err(Spool::Io(e)) => {
+            tracing::error!(cause = %e, "could not spool an upload to a temporary file");
+            return Err(error_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Internal server error: the upload could not be received",
+                code::INTERNAL_SERVER_ERROR,
+            ));
+        }
+    };
     if parts.next_field().await.map_err(refused)?.is_some() {
         return Err(bad("one file per request"));
     }
@@ -177,6 +190,24 @@ pub async fn read(
         },
     );
     Ok(request)
+}
+
+enum Spool {
+    Multipart(multer::Error),
+    Io(std::io::Error),
+}
+
+async fn spool(mut field: multer::Field<'static>) -> Result<std::fs::File, Spool> {
+    use tokio::io::AsyncWriteExt;
+    let temp = tempfile::tempfile().map_err(Spool::Io)?;
+    let mut file = tokio::fs::File::from_std(temp);
+    while let Some(chunk) = field.chunk().await.map_err(Spool::Multipart)? {
+        file.write_all(&chunk).await.map_err(Spool::Io)?;
+    }
+    file.flush().await.map_err(Spool::Io)?;
+    let mut file = file.into_std().await;
+    std::io::Seek::rewind(&mut file).map_err(Spool::Io)?;
+    Ok(file)
 }
 
 /// True when the request runs exactly `addClaimEvidence`, alone, as a

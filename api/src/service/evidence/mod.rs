@@ -11,7 +11,6 @@ pub mod names;
 pub mod sniff;
 pub mod store;
 
-use bytes::Bytes;
 use chrono::Duration;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 use sha2::{Digest, Sha256};
@@ -32,12 +31,14 @@ pub struct EvidenceSettings {
     pub max_bytes: usize,
 }
 
-/// A file as uploaded, not yet checked.
-#[derive(Clone, Debug)]
+/// A file as uploaded, not yet checked: spooled to an unnamed temporary
+/// file while the request was read, so an upload costs no more memory than
+/// a few buffers.
+#[derive(Debug)]
 pub struct Upload {
     /// The client's name for it (only ever shown sanitised).
     pub file_name: String,
-    pub bytes: Bytes,
+    pub file: std::fs::File,
 }
 
 /// A checked, stored file, ready for its evidence row.
@@ -49,13 +50,6 @@ pub struct StoredUpload {
     pub sha256: String,
 }
 
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 /// Checks an upload (size, type from its bytes, dimensions) and stores it.
 /// Every refusal is BAD_USER_INPUT; a store failure is internal.
 pub async fn accept(
@@ -63,22 +57,85 @@ pub async fn accept(
     max_bytes: usize,
     upload: Upload,
 ) -> AppResult<StoredUpload> {
-    if upload.bytes.len() > max_bytes {
+    let Upload { file_name, file } = upload;
+    let (inspected, file) = tokio::task::spawn_blocking(move || inspect(file, max_bytes))
+        .await
+        .map_err(AppError::internal)??;
+    store
+        .put_file(&inspected.sha256, file, inspected.len)
+        .await?;
+    Ok(StoredUpload {
+        file_name: names::sanitise(&file_name, inspected.kind),
+        content_type: inspected.kind.content_type(),
+        size: i64::try_from(inspected.len).unwrap_or(i64::MAX),
+        sha256: inspected.sha256,
+    })
+}
+
+/// What reading an upload found.
+struct Inspected {
+    kind: sniff::Kind,
+    len: u64,
+    sha256: String,
+}
+
+/// Reads the file's ends to type it, then the whole once to hash it (and,
+/// for text, to check every character), a buffer at a time.
+fn inspect(mut file: std::fs::File, max_bytes: usize) -> AppResult<(Inspected, std::fs::File)> {
+    use std::io::{Read, Seek, SeekFrom};
+    let io = |e: std::io::Error| AppError::internal(e);
+    let len = file.metadata().map_err(io)?.len();
+    if len > max_bytes as u64 {
         return Err(AppError::bad_input(format!(
             "the file is larger than {max_bytes} bytes"
         )));
     }
-    let detected = sniff::detect(&upload.bytes).map_err(|r| AppError::bad_input(r.to_string()))?;
-    let file_name = names::sanitise(&upload.file_name, detected.kind);
-    let sha256 = sha256_hex(&upload.bytes);
-    let size = upload.bytes.len() as i64;
-    store.put(&sha256, upload.bytes).await?;
-    Ok(StoredUpload {
-        file_name,
-        content_type: detected.kind.content_type(),
-        size,
-        sha256,
-    })
+    let mut head = Vec::with_capacity(sniff::HEAD_BYTES.min(len as usize));
+    file.rewind().map_err(io)?;
+    (&mut file)
+        .take(sniff::HEAD_BYTES as u64)
+        .read_to_end(&mut head)
+        .map_err(io)?;
+    let tail_len = len.min(sniff::TAIL_BYTES as u64);
+    file.seek(SeekFrom::Start(len - tail_len)).map_err(io)?;
+    let mut tail = Vec::with_capacity(tail_len as usize);
+    (&mut file)
+        .take(tail_len)
+        .read_to_end(&mut tail)
+        .map_err(io)?;
+    let detected =
+        sniff::detect_ends(&head, &tail, len).map_err(|r| AppError::bad_input(r.to_string()))?;
+    file.rewind().map_err(io)?;
+    let mut hasher = Sha256::new();
+    let mut text = sniff::TextCheck::default();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = file.read(&mut buf).map_err(io)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        if detected.kind == sniff::Kind::Text {
+            text.feed(&buf[..n]);
+        }
+    }
+    if detected.kind == sniff::Kind::Text && !text.finish() {
+        return Err(AppError::bad_input(sniff::Refusal::Unsupported.to_string()));
+    }
+    file.rewind().map_err(io)?;
+    let sha256 = hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    Ok((
+        Inspected {
+            kind: detected.kind,
+            len,
+            sha256,
+        },
+        file,
+    ))
 }
 
 /// What a collection removed and kept.

@@ -122,41 +122,75 @@ fn kind_of(bytes: &[u8]) -> Option<Kind> {
     }
 }
 
-/// Whether the file ends as its format ends (a cut-off upload does not).
-fn whole(kind: Kind, bytes: &[u8]) -> bool {
-    let trimmed = {
-        // Some writers pad with NULs or a newline after the end marker.
-        let end = bytes
-            .iter()
-            .rposition(|b| !matches!(b, 0 | b'\n' | b'\r'))
-            .map_or(0, |i| i + 1);
-        &bytes[..end]
-    };
+/// How much of a file's start is read to type it: enough for the image
+/// headers behind a large EXIF block.
+pub const HEAD_BYTES: usize = 256 * 1024;
+/// How much of a file's end is read to check it is whole.
+pub const TAIL_BYTES: usize = 1024;
+
+/// Whether the file ends as its format ends (a cut-off upload does not),
+/// from its first bytes, its last bytes and its length.
+fn whole(kind: Kind, head: &[u8], tail: &[u8], len: u64) -> bool {
+    // Some writers pad with NULs or a newline after the end marker.
+    let end = tail
+        .iter()
+        .rposition(|b| !matches!(b, 0 | b'\n' | b'\r'))
+        .map_or(0, |i| i + 1);
+    let trimmed = &tail[..end];
     match kind {
         Kind::Png => trimmed.ends_with(&[0x49, 0x45, 0x4E, 0x44, 0xAE, 0x42, 0x60, 0x82]),
         Kind::Jpeg => trimmed.ends_with(&[0xFF, 0xD9]),
         Kind::Gif => trimmed.ends_with(&[0x3B]),
         Kind::WebP => {
-            let declared = u32::from_le_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]) as usize;
-            declared + 8 <= bytes.len()
+            let declared = u32::from_le_bytes([head[4], head[5], head[6], head[7]]) as u64;
+            declared + 8 <= len
         }
-        Kind::Pdf => {
-            let tail = &trimmed[trimmed.len().saturating_sub(1024)..];
-            tail.windows(5).any(|w| w == b"%%EOF")
-        }
+        Kind::Pdf => trimmed.windows(5).any(|w| w == b"%%EOF"),
         Kind::Text => true,
     }
 }
 
-/// Plain text: UTF-8 without NULs or control characters other than
-/// tab, line feed, carriage return and form feed.
-fn is_text(bytes: &[u8]) -> bool {
-    let Ok(text) = std::str::from_utf8(bytes) else {
-        return false;
-    };
-    !text
-        .chars()
-        .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r' | '\u{c}'))
+/// Checks that a stream of chunks is plain text: UTF-8 without NULs or
+/// control characters other than tab, line feed, carriage return and form
+/// feed. A character split across two chunks is carried over.
+#[derive(Debug, Default)]
+pub struct TextCheck {
+    carry: Vec<u8>,
+    failed: bool,
+}
+
+impl TextCheck {
+    pub fn feed(&mut self, chunk: &[u8]) {
+        if self.failed {
+            return;
+        }
+        let mut bytes = std::mem::take(&mut self.carry);
+        bytes.extend_from_slice(chunk);
+        let valid_up_to = match std::str::from_utf8(&bytes) {
+            Ok(_) => bytes.len(),
+            // Only an incomplete character at the very end may wait.
+            Err(e) if e.error_len().is_none() => e.valid_up_to(),
+            Err(_) => {
+                self.failed = true;
+                return;
+            }
+        };
+        let (text, rest) = bytes.split_at(valid_up_to);
+        let text = std::str::from_utf8(text).unwrap_or_default();
+        if text
+            .chars()
+            .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r' | '\u{c}'))
+        {
+            self.failed = true;
+            return;
+        }
+        self.carry = rest.to_vec();
+    }
+
+    /// True when everything fed was text (nothing left half a character).
+    pub fn finish(self) -> bool {
+        !self.failed && self.carry.is_empty()
+    }
 }
 
 /// What a file is, with its dimensions when it is an image.
@@ -166,22 +200,37 @@ pub struct Detected {
     pub dimensions: Option<(u64, u64)>,
 }
 
-/// Detects the file's kind from its bytes and checks it is whole, free of
-/// markup and, for images, at most [`MAX_PIXELS`].
-pub fn detect(bytes: &[u8]) -> Result<Detected, Refusal> {
-    if bytes.is_empty() {
+/// Types a file of `len` bytes from its first bytes (`head`, up to
+/// [`HEAD_BYTES`]) and its last (`tail`, up to [`TAIL_BYTES`]): refuses
+/// markup, other types, truncated files and images over [`MAX_PIXELS`].
+/// A `Text` file still has to pass [`TextCheck`] over all its bytes.
+pub fn detect_ends(head: &[u8], tail: &[u8], len: u64) -> Result<Detected, Refusal> {
+    if len == 0 || head.is_empty() {
         return Err(Refusal::Empty);
     }
-    if contains_markup(bytes) {
+    if contains_markup(head) {
         return Err(Refusal::Markup);
     }
-    let kind = match kind_of(bytes) {
+    let kind = match kind_of(head) {
         Some(k) => k,
-        None if is_text(bytes) => Kind::Text,
-        None => return Err(Refusal::Unsupported),
+        None => {
+            let mut check = TextCheck::default();
+            check.feed(head);
+            // A head cut inside a character is fine: the rest is checked
+            // with the whole file.
+            let looks_like_text = if (head.len() as u64) < len {
+                !check.failed
+            } else {
+                check.finish()
+            };
+            if !looks_like_text {
+                return Err(Refusal::Unsupported);
+            }
+            Kind::Text
+        }
     };
     let dimensions = if kind.is_image() {
-        let size = imagesize::blob_size(bytes).map_err(|_| Refusal::Truncated(kind))?;
+        let size = imagesize::blob_size(head).map_err(|_| Refusal::Truncated(kind))?;
         let (width, height) = (size.width as u64, size.height as u64);
         if width == 0 || height == 0 {
             return Err(Refusal::Truncated(kind));
@@ -193,10 +242,25 @@ pub fn detect(bytes: &[u8]) -> Result<Detected, Refusal> {
     } else {
         None
     };
-    if !whole(kind, bytes) {
+    if !whole(kind, head, tail, len) {
         return Err(Refusal::Truncated(kind));
     }
     Ok(Detected { kind, dimensions })
+}
+
+/// [`detect_ends`] and, for text, [`TextCheck`], over a file in memory.
+pub fn detect(bytes: &[u8]) -> Result<Detected, Refusal> {
+    let head = &bytes[..bytes.len().min(HEAD_BYTES)];
+    let tail = &bytes[bytes.len().saturating_sub(TAIL_BYTES)..];
+    let detected = detect_ends(head, tail, bytes.len() as u64)?;
+    if detected.kind == Kind::Text {
+        let mut check = TextCheck::default();
+        check.feed(bytes);
+        if !check.finish() {
+            return Err(Refusal::Unsupported);
+        }
+    }
+    Ok(detected)
 }
 
 #[cfg(test)]
@@ -241,6 +305,25 @@ mod tests {
 
     /// The kind and dimensions detected, or the refusal.
     type Expected = Result<(Kind, Option<(u64, u64)>), Refusal>;
+
+    #[test]
+    fn text_is_checked_across_chunk_boundaries() {
+        let text = "Fehler: Zugriff verweigert — über 100 €\n".repeat(50);
+        for size in [1, 2, 3, 7, 64, 4096] {
+            let mut check = TextCheck::default();
+            for chunk in text.as_bytes().chunks(size) {
+                check.feed(chunk);
+            }
+            assert!(check.finish(), "chunks of {size}");
+        }
+        let mut cut = TextCheck::default();
+        cut.feed(&"€".as_bytes()[..2]);
+        assert!(!cut.finish(), "a file ending inside a character");
+        let mut bad = TextCheck::default();
+        bad.feed(b"fine\n");
+        bad.feed(b"then \x1b[31m escape");
+        assert!(!bad.finish());
+    }
 
     #[test]
     fn files_are_typed_by_their_bytes_and_refused_when_they_lie() {

@@ -17,7 +17,8 @@ use futures_util::{StreamExt, TryStreamExt};
 use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
-use object_store::{ObjectStore, PutPayload};
+use object_store::{ObjectStore, PutPayload, WriteMultipart};
+use tokio::io::AsyncReadExt;
 
 use crate::error::{AppError, AppResult};
 
@@ -26,6 +27,8 @@ use crate::error::{AppError, AppResult};
 pub struct EvidenceStore {
     store: Arc<dyn ObjectStore>,
     prefix: Path,
+    /// Parts of a multipart put (S3 wants at least 5 MiB but the last).
+    part_size: usize,
     /// As configured, for logs.
     pub url: String,
 }
@@ -73,6 +76,7 @@ impl EvidenceStore {
             return Ok(EvidenceStore {
                 store: Arc::new(store),
                 prefix: Path::default(),
+                part_size: 1024 * 1024,
                 url: url.to_string(),
             });
         }
@@ -92,6 +96,7 @@ impl EvidenceStore {
             return Ok(EvidenceStore {
                 store: Arc::new(store),
                 prefix: Path::from(prefix.trim_matches('/')),
+                part_size: 5 * 1024 * 1024,
                 url: url.to_string(),
             });
         }
@@ -114,6 +119,55 @@ impl EvidenceStore {
             .await
             .map_err(AppError::internal)?;
         Ok(())
+    }
+
+    /// Stores a file under its SHA-256 from disk, a part at a time: one
+    /// put when it fits a part, else a multipart put with at most two parts
+    /// in flight, aborted on failure.
+    pub async fn put_file(&self, sha256: &str, file: std::fs::File, len: u64) -> AppResult<()> {
+        if !is_sha256(sha256) {
+            return Err(AppError::internal("an evidence key that is not a SHA-256"));
+        }
+        let mut file = tokio::fs::File::from_std(file);
+        if len <= self.part_size as u64 {
+            let mut bytes = Vec::with_capacity(len as usize);
+            file.read_to_end(&mut bytes)
+                .await
+                .map_err(AppError::internal)?;
+            return self.put(sha256, Bytes::from(bytes)).await;
+        }
+        let upload = self
+            .store
+            .put_multipart(&self.key(sha256))
+            .await
+            .map_err(AppError::internal)?;
+        let mut writer = WriteMultipart::new_with_chunk_size(upload, self.part_size);
+        let mut buf = vec![0u8; 256 * 1024];
+        let copied: Result<(), AppError> = async {
+            loop {
+                let n = file.read(&mut buf).await.map_err(AppError::internal)?;
+                if n == 0 {
+                    return Ok(());
+                }
+                writer
+                    .wait_for_capacity(2)
+                    .await
+                    .map_err(AppError::internal)?;
+                writer.write(&buf[..n]);
+            }
+        }
+        .await;
+        match copied {
+            Ok(()) => writer
+                .finish()
+                .await
+                .map(|_| ())
+                .map_err(AppError::internal),
+            Err(e) => {
+                let _ = writer.abort().await;
+                Err(e)
+            }
+        }
     }
 
     /// The file's bytes as a stream (never read whole into memory).
