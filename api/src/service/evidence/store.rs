@@ -76,7 +76,9 @@ impl EvidenceStore {
             return Ok(EvidenceStore {
                 store: Arc::new(store),
                 prefix: Path::default(),
-                part_size: 1024 * 1024,
+                // A local part is a write at an offset: small ones cost
+                // nothing, and keep an upload's memory to a few of them.
+                part_size: 256 * 1024,
                 url: url.to_string(),
             });
         }
@@ -122,8 +124,10 @@ impl EvidenceStore {
     }
 
     /// Stores a file under its SHA-256 from disk, a part at a time: one
-    /// put when it fits a part, else a multipart put with at most two parts
-    /// in flight, aborted on failure.
+    /// put when it fits a part, else a multipart put with one part in
+    /// flight beside the one being filled, aborted on failure. Memory per
+    /// upload: two parts (512 KiB on a folder, 10 MiB on S3, whose parts are
+    /// at least 5 MiB).
     pub async fn put_file(&self, sha256: &str, file: std::fs::File, len: u64) -> AppResult<()> {
         if !is_sha256(sha256) {
             return Err(AppError::internal("an evidence key that is not a SHA-256"));
@@ -150,7 +154,7 @@ impl EvidenceStore {
                     return Ok(());
                 }
                 writer
-                    .wait_for_capacity(2)
+                    .wait_for_capacity(1)
                     .await
                     .map_err(AppError::internal)?;
                 writer.write(&buf[..n]);
