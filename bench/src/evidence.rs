@@ -28,16 +28,23 @@ pub struct EvidenceArgs {
     /// Files per burst (uploads, then downloads, all at once).
     #[arg(long, default_value_t = 10)]
     files: usize,
+    /// Size of each file in MiB (at most the server's limit, 10): comparing
+    /// sizes shows whether memory follows the size of what is in flight.
+    #[arg(long, default_value_t = 10)]
+    mib: usize,
     #[arg(long, default_value_t = 10)]
     pool: u32,
     #[arg(long, default_value = "BENCHMARKS.md")]
     out: String,
 }
 
-/// A 10 MiB text file, different per (round, i) so each is stored anew.
-fn file(round: usize, i: usize) -> Vec<u8> {
+/// A text file of `mib` MiB, different per (round, i) so each is stored anew.
+fn file(round: usize, i: usize, mib: usize) -> Vec<u8> {
     let mut bytes = format!("round {round} file {i}\n").into_bytes();
-    bytes.resize(api::service::evidence::DEFAULT_MAX_BYTES, b'.');
+    bytes.resize(
+        (mib << 20).min(api::service::evidence::DEFAULT_MAX_BYTES),
+        b'.',
+    );
     bytes
 }
 
@@ -106,7 +113,7 @@ pub async fn run(args: EvidenceArgs) -> Result<(), String> {
         );
     }
     // Warm-up: one of each, so the baseline holds the server's steady buffers.
-    let path = upload(&api, &agent, &claims[0], file(99, 0)).await;
+    let path = upload(&api, &agent, &claims[0], file(99, 0, args.mib)).await;
     download(&api, &server.base, &agent, &path).await;
     let baseline = server.peak_rss_mib();
     let (mut peaks, mut up_secs, mut down_secs) = (Vec::new(), Vec::new(), Vec::new());
@@ -117,8 +124,12 @@ pub async fn run(args: EvidenceArgs) -> Result<(), String> {
             .iter()
             .enumerate()
             .map(|(i, claim)| {
-                let (api, agent, claim, bytes) =
-                    (api.clone(), agent.clone(), claim.clone(), file(round, i));
+                let (api, agent, claim, bytes) = (
+                    api.clone(),
+                    agent.clone(),
+                    claim.clone(),
+                    file(round, i, args.mib),
+                );
                 tokio::spawn(async move { upload(&api, &agent, &claim, bytes).await })
             })
             .collect();
@@ -137,7 +148,10 @@ pub async fn run(args: EvidenceArgs) -> Result<(), String> {
             .collect();
         for d in downloads {
             let n = d.await.map_err(|e| e.to_string())?;
-            assert_eq!(n, api::service::evidence::DEFAULT_MAX_BYTES);
+            assert_eq!(
+                n,
+                (args.mib << 20).min(api::service::evidence::DEFAULT_MAX_BYTES)
+            );
         }
         down_secs.push(started.elapsed().as_secs_f64());
         peaks.push(server.peak_rss_mib());
@@ -153,17 +167,18 @@ pub async fn run(args: EvidenceArgs) -> Result<(), String> {
     let mut md = String::new();
     let _ = writeln!(
         md,
-        "{BEGIN}\n## Evidence files: memory under ten 10 MiB uploads and downloads\n"
+        "{BEGIN}\n## Evidence files: memory under {} uploads and downloads of {} MiB at once\n",
+        args.files, args.mib
     );
-    let _ = writeln!(md, "Measured {} with `cargo run --release -p bench -- evidence --rounds {} --files {}` on SQLite and the file store; the server runs as its own process. Each round uploads {} different 10 MiB files at once (GraphQL multipart, each checked, hashed and stored), then downloads them at once (streamed from the store). Peak RSS is the server's VmHWM, which only grows: the baseline is its value after one upload and one download.\n",
-        chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"), args.rounds, args.files, args.files);
+    let _ = writeln!(md, "Measured {} with `cargo run --release -p bench -- evidence --rounds {} --files {} --mib {}` on SQLite and the file store; the server runs as its own process. Each round uploads {} different {} MiB files at once (GraphQL multipart, each checked, hashed and stored), then downloads them at once (streamed from the store). Peak RSS is the server's VmHWM, which only grows: the baseline is its value after one upload and one download.\n",
+        chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"), args.rounds, args.files, args.mib, args.files, args.mib);
     let _ = writeln!(md, "| baseline peak RSS | peak after each round | resident 2 s after each round | growth of the peak over the baseline (last round) | uploads (median of rounds) | downloads |");
     let _ = writeln!(md, "|---:|---|---|---:|---:|---:|");
     let last = *peaks.last().unwrap_or(&baseline);
-    let _ = writeln!(md, "| {baseline:.1} MiB | {} | {} | **{:.1} MiB** ({:.2} MiB per file in flight) | {:.2} s for {} × 10 MiB | {:.2} s |",
+    let _ = writeln!(md, "| {baseline:.1} MiB | {} | {} | **{:.1} MiB** ({:.2} MiB per file in flight) | {:.2} s for {} × {} MiB | {:.2} s |",
         peaks.iter().map(|p| format!("{p:.1} MiB")).collect::<Vec<_>>().join(", "),
         settled.iter().map(|p| format!("{p:.1} MiB")).collect::<Vec<_>>().join(", "),
-        last - baseline, (last - baseline) / args.files as f64, median(up_secs), args.files, median(down_secs));
+        last - baseline, (last - baseline) / args.files as f64, median(up_secs), args.files, args.mib, median(down_secs));
     let _ = writeln!(md, "\n{END}");
     println!("{md}");
     crate::write_section(&args.out, BEGIN, END, &md)
