@@ -341,8 +341,9 @@ pub fn parse_key(hex: &str) -> Result<SecretBox<[u8; 32]>, ConfigError> {
     Ok(SecretBox::new(Box::new(key)))
 }
 
-/// The largest `EVIDENCE_MAX_BYTES` accepted: uploads are held in memory
-/// while they are checked.
+/// The largest `EVIDENCE_MAX_BYTES` accepted: an upload is spooled to the
+/// temporary folder while the request is read, so the limit bounds the
+/// disk one request may take there.
 const MAX_EVIDENCE_BYTES: usize = 100 * 1024 * 1024;
 
 /// Shortest inbound webhook secret accepted: a guessable one would let
@@ -428,7 +429,7 @@ fn load_or_create_secret(path: &Path) -> Result<String, ConfigError> {
     }
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
-    let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let secret = hex::encode(bytes);
     write_private(path, &secret).map_err(io_err)?;
     Ok(secret)
 }

@@ -226,10 +226,7 @@ fn nodes(doc: &ExecutableDocument) -> usize {
 
 /// The hash a client sends for `text`: its SHA-256 in lowercase hex.
 pub fn sha256_hex(text: &str) -> String {
-    Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex::encode(Sha256::digest(text.as_bytes()))
 }
 
 /// Reads `extensions.persistedQuery`: version 1 with a hex SHA-256.

@@ -17,8 +17,7 @@ pub const MAX_KEY_LEN: usize = 255;
 
 /// A fingerprint of the request's meaningful input.
 pub fn fingerprint(canonical_input: &str) -> String {
-    let digest = Sha256::digest(canonical_input.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(Sha256::digest(canonical_input.as_bytes()))
 }
 
 pub fn validate_key(key: &str) -> AppResult<()> {

@@ -41,16 +41,6 @@ pub enum StripeRefusal {
     NoMatch,
 }
 
-fn unhex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) || !s.is_ascii() {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).ok())
-        .collect()
-}
-
 /// Checks a `Stripe-Signature` header against `body` at `now` (unix seconds).
 pub fn stripe_check(
     secret: &[u8],
@@ -85,7 +75,7 @@ pub fn stripe_check(
     signed.update(body);
     let matched = signatures
         .iter()
-        .any(|s| unhex(s).is_some_and(|claimed| signed.clone().verify_slice(&claimed).is_ok()));
+        .any(|s| hex::decode(s).is_ok_and(|claimed| signed.clone().verify_slice(&claimed).is_ok()));
     if matched {
         Ok(())
     } else {
@@ -102,13 +92,7 @@ mod tests {
         let mut m = mac(secret.as_bytes());
         m.update(format!("{t}.").as_bytes());
         m.update(body);
-        let hex: String = m
-            .finalize()
-            .into_bytes()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        format!("t={t},v1={hex}")
+        format!("t={t},v1={}", hex::encode(m.finalize().into_bytes()))
     }
 
     #[test]
