@@ -12,6 +12,23 @@ use crate::error::code;
 /// Largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 1 << 20;
 
+/// The 413 answer for a body over `limit` bytes.
+pub fn too_large(limit: usize) -> HttpResponse {
+    error_response(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        &format!("the body is larger than {limit} bytes"),
+        code::BAD_USER_INPUT,
+    )
+}
+
+/// The body's length as the client declares it (`Content-Length`).
+pub fn declared_length(req: &HttpRequest) -> Option<usize> {
+    req.headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+}
+
 /// Reads the whole body, or answers 413 (before reading anything when the
 /// declared length is already too large) or 400 for a broken stream.
 pub async fn read(
@@ -19,18 +36,8 @@ pub async fn read(
     mut payload: web::Payload,
     limit: usize,
 ) -> Result<web::Bytes, HttpResponse> {
-    let too_large = || {
-        error_response(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            &format!("the body is larger than {limit} bytes"),
-            code::BAD_USER_INPUT,
-        )
-    };
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
+    let too_large = || too_large(limit);
+    let declared = declared_length(req);
     if declared.is_some_and(|n| n > limit) {
         return Err(too_large());
     }

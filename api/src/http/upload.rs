@@ -20,6 +20,7 @@ use async_graphql::parser::types::{OperationType, Selection};
 use async_graphql::UploadValue;
 use futures_util::StreamExt;
 
+use super::body::{declared_length, too_large};
 use super::response::error_response;
 use crate::error::code;
 
@@ -32,14 +33,6 @@ const OVERHEAD: usize = 1 << 20;
 
 fn bad(message: &str) -> HttpResponse {
     error_response(StatusCode::BAD_REQUEST, message, code::BAD_USER_INPUT)
-}
-
-fn too_large(limit: usize) -> HttpResponse {
-    error_response(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        &format!("the body is larger than {limit} bytes"),
-        code::BAD_USER_INPUT,
-    )
 }
 
 /// True for a `multipart/form-data` content type.
@@ -68,12 +61,7 @@ pub async fn read(
     let Ok(boundary) = multer::parse_boundary(content_type) else {
         return Err(bad("a multipart body needs its boundary"));
     };
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > limit) {
+    if declared_length(req).is_some_and(|n| n > limit) {
         return Err(too_large(limit));
     }
     // multer needs a `Send` stream and actix's payload is not one: a task on
