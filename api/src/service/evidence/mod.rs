@@ -123,11 +123,7 @@ fn inspect(mut file: std::fs::File, max_bytes: usize) -> AppResult<(Inspected, s
         return Err(AppError::bad_input(sniff::Refusal::Unsupported.to_string()));
     }
     file.rewind().map_err(io)?;
-    let sha256 = hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let sha256 = hex::encode(hasher.finalize());
     Ok((
         Inspected {
             kind: detected.kind,
@@ -137,6 +133,9 @@ fn inspect(mut file: std::fs::File, max_bytes: usize) -> AppResult<(Inspected, s
         file,
     ))
 }
+
+/// Stored keys looked up per query by the collector.
+const GC_CHUNK: usize = 500;
 
 /// What a collection removed and kept.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -156,16 +155,23 @@ pub async fn collect_garbage<C: ConnectionTrait>(
 ) -> AppResult<Collected> {
     let cutoff = chrono::Utc::now() - min_age;
     let mut out = Collected::default();
-    for file in store.list().await? {
-        let named = claim_evidence::Entity::find()
+    let stored = store.list().await?;
+    // Which of them a row names: one query per chunk of keys, not per file.
+    let mut named = std::collections::HashSet::new();
+    for chunk in stored.chunks(GC_CHUNK) {
+        let keys: Vec<&str> = chunk.iter().map(|f| f.sha256.as_str()).collect();
+        let found: Vec<Option<String>> = claim_evidence::Entity::find()
             .select_only()
-            .column(claim_evidence::Column::Id)
-            .filter(claim_evidence::Column::Sha256.eq(file.sha256.as_str()))
-            .into_tuple::<uuid::Uuid>()
-            .one(conn)
-            .await?
-            .is_some();
-        if named || file.last_modified > cutoff {
+            .column(claim_evidence::Column::Sha256)
+            .filter(claim_evidence::Column::Sha256.is_in(keys))
+            .distinct()
+            .into_tuple()
+            .all(conn)
+            .await?;
+        named.extend(found.into_iter().flatten());
+    }
+    for file in stored {
+        if named.contains(&file.sha256) || file.last_modified > cutoff {
             out.kept += 1;
             continue;
         }
