@@ -90,6 +90,8 @@ pub fn upload_form(
             "0",
             reqwest::multipart::Part::bytes(bytes)
                 .file_name(file_name.to_string())
+                // The client's claim, whatever the bytes are: the server
+                // must type the file from its content, never from this.
                 .mime_str("image/png")
                 .expect("a media type"),
         )

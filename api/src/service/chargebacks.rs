@@ -102,6 +102,8 @@ pub async fn record(
     ctx: &RequestContext,
     new: NewChargeback,
 ) -> AppResult<chargeback::Model> {
+    // Bad input is refused before a reference is looked up (and again in
+    // `record_in`, which inbound messages call directly).
     new.validate()?;
     if let Some(existing) = by_reference(db, &new).await? {
         return Ok(existing);
