@@ -143,7 +143,8 @@ pub async fn run(cli: Cli) -> Result<(), StartupError> {
                 seed_demo(app.db(), DEMO_ORDERS).await?;
             }
             let host = bind.rsplit_once(':').map(|(h, _)| h).unwrap_or("127.0.0.1");
-            println!("Playground: http://{host}:{}/graphql", app.port());
+            println!("Console: http://{host}:{}/console/", app.port());
+            println!("GraphiQL: http://{host}:{}/graphql", app.port());
             tracing::info!(port = app.port(), "serving");
             app.run_until_stopped().await?;
         }

@@ -134,7 +134,7 @@ impl Application {
 
 /// Cross-origin access for the configured origins only. Other origins get no
 /// CORS headers (the browser then blocks them) rather than an error, so the
-/// playground's own same-origin requests are never refused.
+/// console's and GraphiQL's own same-origin requests are never refused.
 fn cors(origins: &[String]) -> actix_cors::Cors {
     use actix_web::http::header;
     let mut cors = actix_cors::Cors::default()

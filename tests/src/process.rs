@@ -39,7 +39,7 @@ impl ServerProcess {
         // Reads the announced address, then keeps draining so the pipe never fills.
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(rest) = line.strip_prefix("Playground: ") {
+                if let Some(rest) = line.strip_prefix("GraphiQL: ") {
                     let _ = tx.send(rest.trim_end_matches("/graphql").to_string());
                 }
             }

@@ -21,7 +21,7 @@ const INTROSPECTION: &str = "{ __schema { queryType { name } } }";
 const MISSPELLED: &str = "{ claimz(first: 1) { totalCount } }";
 
 #[tokio::test]
-async fn production_turns_off_introspection_the_playground_and_suggestions() {
+async fn production_turns_off_introspection_graphiql_and_suggestions() {
     let dev = TestApp::spawn(Backend::Sqlite).await;
     let prod = spawn_with(Backend::Sqlite, |s| s.environment = Environment::Production).await;
     let admin_dev = dev.staff(&[Role::Admin]).await;
@@ -67,6 +67,15 @@ async fn production_turns_off_introspection_the_playground_and_suggestions() {
             .await
             .unwrap();
         assert_eq!(res.status().as_u16(), expected);
+        // GraphiQL's own files go with it; the console stays.
+        for (path, expected) in [
+            ("/console/vendor/graphiql.min.js", expected),
+            ("/console/graphiql/start.js", expected),
+            ("/console/", 200),
+        ] {
+            let res = app.client.get(app.url(path)).send().await.unwrap();
+            assert_eq!(res.status().as_u16(), expected, "{path}");
+        }
     }
 }
 

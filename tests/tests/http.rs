@@ -148,7 +148,7 @@ async fn transport_rules_are_enforced() {
         .await
         .unwrap();
     assert_eq!(res.status(), 405);
-    // A browser gets the playground.
+    // A browser gets GraphiQL.
     let res = app
         .client
         .get(app.url("/graphql"))

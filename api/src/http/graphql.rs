@@ -6,7 +6,6 @@ use std::time::{Duration, Instant};
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
-use async_graphql::http::{playground_source, GraphQLPlaygroundConfig};
 use async_graphql::parser::types::OperationType;
 use async_graphql::{ErrorExtensionValues, ServerError};
 use tracing::Instrument;
@@ -100,9 +99,7 @@ pub async fn get(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
         if state.settings.environment == Environment::Production {
             return HttpResponse::NotFound().finish();
         }
-        return HttpResponse::Ok()
-            .content_type("text/html; charset=utf-8")
-            .body(playground_source(GraphQLPlaygroundConfig::new("/graphql")));
+        return super::console::graphiql(&req);
     }
     let media = Media::negotiate(&req);
     let gql = match async_graphql::http::parse_query_string(req.query_string()) {

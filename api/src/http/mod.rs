@@ -1,10 +1,12 @@
 //! The HTTP layer, one concern per file: the GraphQL endpoint
 //! (`graphql`), who is calling (`auth`), how responses and errors are
 //! written (`response`), request bodies (`body`), health and metrics
-//! (`health`), and the middleware every request passes (`observe`).
+//! (`health`), the console's files (`console`), and the middleware every
+//! request passes (`observe`).
 
 mod auth;
 mod body;
+mod console;
 mod evidence;
 mod graphql;
 mod health;
@@ -64,5 +66,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .route("/integrations/stripe", web::post().to(integrations::stripe))
         .route("/evidence/{id}/file", web::get().to(evidence::download))
-        .route("/metrics", web::get().to(health::metrics));
+        .route("/metrics", web::get().to(health::metrics))
+        .route("/console", web::get().to(console::redirect))
+        .route("/console/{path:.*}", web::get().to(console::file));
 }
