@@ -81,3 +81,52 @@ pub fn schema_builder() -> SchemaBuilder<Query, Mutation, events::SubscriptionRo
 pub fn sdl() -> String {
     schema_builder().finish().sdl()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    /// `eager.rs` resolves fields without async-graphql's per-field
+    /// extension hooks, so the schema must register no extension: any
+    /// builder call that registers one fails here until `eager.rs` calls
+    /// the hook too.
+    #[test]
+    fn no_schema_extension_is_registered() {
+        let mut offenders = Vec::new();
+        visit(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+            &mut |path, text| {
+                for (n, line) in text.lines().enumerate() {
+                    if registers_extension(line) && !line.contains("registers_extension") {
+                        offenders.push(format!("{}:{}", path.display(), n + 1));
+                    }
+                }
+            },
+        );
+        assert!(
+            offenders.is_empty(),
+            "schema extensions registered at {offenders:?}"
+        );
+        assert!(registers_extension("    .extension(extensions::Tracing)"));
+        assert!(!registers_extension("kind.extension().to_uppercase()"));
+    }
+
+    /// A builder call with an argument (`kind.extension()` is a getter).
+    /// The needle is split so this file does not match itself.
+    fn registers_extension(line: &str) -> bool {
+        const CALL: &str = concat!(".exten", "sion(");
+        line.match_indices(CALL)
+            .any(|(at, m)| !line[at + m.len()..].starts_with(')'))
+    }
+
+    fn visit(dir: &Path, check: &mut dyn FnMut(&Path, &str)) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                visit(&path, check);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                check(&path, &std::fs::read_to_string(&path).unwrap());
+            }
+        }
+    }
+}
