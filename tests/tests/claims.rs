@@ -112,6 +112,8 @@ async fn approval_checks_each_give_their_code_and_change_nothing() {
             ("more than refundable", "REFUND_LIMIT_EXCEEDED", json!({ "claimId": id, "amount": { "amount": "28.01", "currency": "EUR" } })),
             ("evidence missing", "POLICY_VIOLATION", json!({ "claimId": id })),
             ("stale version", "CONFLICT", json!({ "claimId": id, "expectedVersion": 7 })),
+            ("bell in the note", "BAD_USER_INPUT", json!({ "claimId": id, "overrideReason": "x", "note": "a\u{7}b" })),
+            ("escape in the override", "BAD_USER_INPUT", json!({ "claimId": id, "overrideReason": "\u{1b}[2Jx" })),
         ];
         for (name, code, input) in cases {
             let body = app.approve(&c.manager.token, input).await;
@@ -137,8 +139,10 @@ async fn approval_checks_each_give_their_code_and_change_nothing() {
         assert_eq!(app.count("audit_log").await, audit_before + 4, "only the four accounts above were written");
 
         // With an override reason the evidence rule is waived, and recorded.
-        let body = app.approve(&c.manager.token, json!({ "claimId": id, "amount": { "amount": "10.00", "currency": "EUR" }, "overrideReason": "consumer law" })).await;
+        // Notes may span lines: CR LF is kept as a line feed.
+        let body = app.approve(&c.manager.token, json!({ "claimId": id, "amount": { "amount": "10.00", "currency": "EUR" }, "overrideReason": "consumer law", "note": "Checked the logs.\r\n\tCustomer is right." })).await;
         assert_eq!(body["data"]["approveClaim"]["overrideReason"], "consumer law", "{body}");
+        assert_eq!(body["data"]["approveClaim"]["decisionNote"], "Checked the logs.\n\tCustomer is right.", "{body}");
         assert_eq!(body["data"]["approveClaim"]["approvedAmount"]["amount"], "10.00");
         // Approving again is an invalid transition.
         assert_error(&app.approve(&c.manager.token, json!({ "claimId": id })).await, "INVALID_TRANSITION");

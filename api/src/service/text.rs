@@ -1,5 +1,6 @@
 //! Validation of the free text staff and integrations send: trimmed,
-//! bounded, and (for single-line fields) free of control characters.
+//! bounded, and free of control characters; notes and descriptions may span
+//! lines (line feeds and tabs; a CR LF pair is kept as a line feed).
 
 use crate::error::{AppError, AppResult};
 
@@ -44,7 +45,20 @@ pub fn required_text_up_to(value: &str, field: &str, max: usize) -> AppResult<St
             "{field} must be 1 to {max} characters"
         )));
     }
-    Ok(v.to_string())
+    multi_line(v, field)
+}
+
+/// Text that may span lines: CR LF becomes LF; any other control character
+/// (NUL, escape sequences, a lone CR that rewrites a line in a terminal) is
+/// refused, as it is in single-line fields.
+fn multi_line(value: &str, field: &str) -> AppResult<String> {
+    let v = value.replace("\r\n", "\n");
+    if v.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        return Err(AppError::bad_input(format!(
+            "{field} must not contain control characters other than line breaks and tabs"
+        )));
+    }
+    Ok(v)
 }
 
 /// Trims optional free text (a note, a reason) that may span lines: empty
@@ -58,7 +72,8 @@ pub fn optional_note(value: Option<String>, field: &str, max: usize) -> AppResul
         Some(v) if v.chars().count() > max => Err(AppError::bad_input(format!(
             "{field} must be at most {max} characters"
         ))),
-        other => Ok(other),
+        Some(v) => multi_line(&v, field).map(Some),
+        None => Ok(None),
     }
 }
 
@@ -92,7 +107,7 @@ mod tests {
     #[test]
     fn optional_fields_trim_bound_and_keep_lines_only_in_notes() {
         let some = |s: &str| Some(s.to_string());
-        let cases: [Case; 7] = [
+        let cases: [Case; 11] = [
             (None, 5, Some(None), Some(None)),
             (some("   "), 5, Some(None), Some(None)),
             (some("  ok  "), 5, Some(Some("ok")), Some(Some("ok"))),
@@ -105,6 +120,10 @@ mod tests {
                 None,
             ),
             (some("a\tb"), 5, Some(Some("a\tb")), None),
+            (some("a\r\nb"), 5, Some(Some("a\nb")), None),
+            (some("a\rb"), 5, None, None),
+            (some("a\u{0}b"), 5, None, None),
+            (some("\u{1b}[2Jx"), 9, None, None),
         ];
         for (input, max, note, single) in cases {
             let as_note = optional_note(input.clone(), "f", max).ok();
@@ -119,6 +138,17 @@ mod tests {
                 single.map(|o| o.map(String::from)),
                 "{input:?} single-line"
             );
+        }
+    }
+
+    #[test]
+    fn required_text_keeps_lines_and_refuses_other_control_characters() {
+        assert_eq!(
+            required_text(" line 1\r\nline 2\n\tend ", "note").unwrap(),
+            "line 1\nline 2\n\tend"
+        );
+        for bad in ["a\u{0}b", "a\rb", "\u{7f}", "a\u{1b}[0mb", "a\u{85}b"] {
+            assert!(required_text(bad, "note").is_err(), "{bad:?}");
         }
     }
 }
