@@ -9,6 +9,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::auth::jwt::TokenService;
 use crate::config::Settings;
+use crate::domain::page::CursorKey;
 use crate::graphql::{schema_builder, AppSchema};
 use crate::http::{self, AppState};
 use crate::metrics::Metrics;
@@ -168,7 +169,8 @@ fn build_schema(
         .data(cipher)
         .data(hub)
         .data(settings.webhooks.policy)
-        .data(settings.claim_backdating);
+        .data(settings.claim_backdating)
+        .data(CursorKey::derive(settings.jwt.secret_bytes()));
     if let Some(plan) = &settings.faults {
         builder = builder.data(plan.clone());
     }

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use api::auth::jwt::TokenService;
-use api::domain::page::{decode_cursor, encode_cursor};
+use api::domain::page::CursorKey;
 use api::domain::period::add_months;
 use api::domain::{Currency, Money};
 use api::service::sql::placeholders;
@@ -25,6 +25,8 @@ const CLAIM_READERS: [&str; 4] = ["ADMIN", "REFUND_MANAGER", "FINANCE", "SUPPORT
 struct State {
     db: DatabaseConnection,
     tokens: TokenService,
+    /// Cursors signed as the API signs them, so pages cost the same work.
+    cursors: CursorKey,
     statements: Arc<AtomicU64>,
 }
 
@@ -41,6 +43,7 @@ pub async fn serve(settings: api::config::Settings) -> std::io::Result<()> {
     let state = web::Data::new(State {
         db,
         tokens: TokenService::new(&settings.jwt),
+        cursors: CursorKey::derive(settings.jwt.secret_bytes()),
         statements,
     });
     let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
@@ -136,7 +139,7 @@ async fn page(
     let after = q
         .after
         .as_deref()
-        .map(decode_cursor)
+        .map(|c| state.cursors.decode(c))
         .transpose()
         .ok()
         .flatten();
@@ -180,9 +183,9 @@ async fn page(
     let now = Utc::now();
     let edges = rows
         .iter()
-        .map(|r| edge(r, &mut payouts, now))
+        .map(|r| edge(&state.cursors, r, &mut payouts, now))
         .collect::<Result<Vec<_>, _>>()?;
-    let end = ids.last().map(|id| encode_cursor(*id));
+    let end = ids.last().map(|id| state.cursors.encode(*id));
     Ok(Some(json!({ "data": { "claims": {
         "edges": edges,
         "pageInfo": { "hasNextPage": has_next, "endCursor": end },
@@ -190,6 +193,7 @@ async fn page(
 }
 
 fn edge(
+    cursors: &CursorKey,
     r: &QueryResult,
     payouts: &mut HashMap<Uuid, Vec<Json>>,
     now: DateTime<Utc>,
@@ -216,7 +220,7 @@ fn edge(
         .try_get::<Option<String>>("", "assignee_name")?
         .map(|name| json!({ "name": name }));
     Ok(json!({
-        "cursor": encode_cursor(id),
+        "cursor": cursors.encode(id),
         "node": {
             "id": id.to_string(),
             "status": r.try_get::<String>("", "status")?,

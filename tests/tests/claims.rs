@@ -519,6 +519,24 @@ async fn claims_list_filters_sorts_and_pages() {
         assert_eq!(ids_of(&range), [ids[1].clone()]);
         let status = app.graphql(q, json!({ "f": { "status": ["APPROVED"] } }), t).await;
         assert_eq!(status["data"]["claims"]["totalCount"], 0);
+        // A cursor this API did not sign is refused rather than answered with
+        // an empty page: a claim's id in the old unsigned form, and a signed
+        // cursor with one character changed. A signed one is a position in
+        // any list.
+        let end = by_amount["data"]["claims"]["pageInfo"]["endCursor"].as_str().unwrap().to_string();
+        let mut changed = end.clone().into_bytes();
+        changed[3] = if changed[3] == b'A' { b'B' } else { b'A' };
+        let changed = String::from_utf8(changed).unwrap();
+        let unsigned = {
+            use base64::Engine;
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(uuid::Uuid::parse_str(&ids[0]).unwrap().as_bytes())
+        };
+        for forged in [unsigned, changed] {
+            let body = app.graphql(q, json!({ "s": "AMOUNT_DESC", "first": 2, "after": forged }), t).await;
+            assert_error(&body, "BAD_USER_INPUT");
+        }
+        let payouts = app.graphql("query($a: String){ payouts(first: 1, after: $a) { totalCount } }", json!({ "a": end }), t).await;
+        assert!(payouts["errors"].is_null(), "a signed cursor is a position in any list: {payouts}");
     })
     .await;
 }

@@ -1,7 +1,9 @@
-//! Page requests and opaque cursors for Relay connections.
+//! Page requests and opaque, signed cursors for Relay connections.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
 use uuid::Uuid;
 
 /// Page size when the client gives none.
@@ -36,12 +38,14 @@ pub struct BadPage(pub String);
 
 impl PageRequest {
     /// Parses Relay arguments. Mixing forward and backward arguments, negative
-    /// sizes, sizes above [`MAX_PAGE_SIZE`] and foreign cursors are rejected.
+    /// sizes, sizes above [`MAX_PAGE_SIZE`] and cursors `key` did not sign
+    /// are rejected.
     pub fn parse(
         first: Option<i32>,
         after: Option<&str>,
         last: Option<i32>,
         before: Option<&str>,
+        key: &CursorKey,
     ) -> Result<Self, BadPage> {
         let backward = last.is_some() || before.is_some();
         if backward && (first.is_some() || after.is_some()) {
@@ -62,7 +66,7 @@ impl PageRequest {
             }
             Some(n) => n as usize,
         };
-        let cursor = cursor.map(decode_cursor).transpose()?;
+        let cursor = cursor.map(|c| key.decode(c)).transpose()?;
         Ok(PageRequest {
             size,
             direction,
@@ -72,18 +76,51 @@ impl PageRequest {
     }
 }
 
-/// Encodes an item id as an opaque cursor.
-pub fn encode_cursor(id: Uuid) -> String {
-    URL_SAFE_NO_PAD.encode(id.as_bytes())
-}
+/// Signs cursors, so a page starts only where one this API served ended: a
+/// made-up cursor is BAD_USER_INPUT rather than an empty or misplaced page
+/// (the claims queue reads its sort key by the cursor's id, and an unknown
+/// id would silently end the list). Derived from the JWT secret, which every
+/// process of one deployment shares, so a cursor works on any of them.
+#[derive(Clone)]
+pub struct CursorKey(Hmac<Sha256>);
 
-/// Decodes a cursor made by [`encode_cursor`].
-pub fn decode_cursor(cursor: &str) -> Result<Uuid, BadPage> {
-    URL_SAFE_NO_PAD
-        .decode(cursor)
-        .ok()
-        .and_then(|bytes| Uuid::from_slice(&bytes).ok())
-        .ok_or_else(|| BadPage("malformed cursor".into()))
+/// A cursor: the item's id, then this many bytes of its MAC.
+const TAG_BYTES: usize = 12;
+
+impl CursorKey {
+    pub fn derive(secret: &[u8]) -> Self {
+        let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes any key length");
+        mac.update(b"refund-desk page cursors v1");
+        let key = mac.finalize().into_bytes();
+        CursorKey(Hmac::new_from_slice(&key).expect("HMAC takes any key length"))
+    }
+
+    /// Encodes an item id as an opaque cursor.
+    pub fn encode(&self, id: Uuid) -> String {
+        let mut mac = self.0.clone();
+        mac.update(id.as_bytes());
+        let tag = mac.finalize().into_bytes();
+        let mut bytes = [0u8; 16 + TAG_BYTES];
+        bytes[..16].copy_from_slice(id.as_bytes());
+        bytes[16..].copy_from_slice(&tag[..TAG_BYTES]);
+        URL_SAFE_NO_PAD.encode(bytes)
+    }
+
+    /// The id in a cursor [`Self::encode`] made with this key; the tag is
+    /// compared in constant time.
+    pub fn decode(&self, cursor: &str) -> Result<Uuid, BadPage> {
+        let bytes = URL_SAFE_NO_PAD
+            .decode(cursor)
+            .ok()
+            .filter(|b| b.len() == 16 + TAG_BYTES)
+            .ok_or_else(|| BadPage("malformed cursor".into()))?;
+        let (id, tag) = bytes.split_at(16);
+        let mut mac = self.0.clone();
+        mac.update(id);
+        mac.verify_truncated_left(tag)
+            .map_err(|_| BadPage("unknown cursor: use one this API returned".into()))?;
+        Uuid::from_slice(id).map_err(|_| BadPage("malformed cursor".into()))
+    }
 }
 
 /// One page of items with what a connection needs to describe it.
@@ -122,17 +159,36 @@ mod tests {
     use super::*;
 
     #[test]
-    fn cursors_round_trip_and_reject_garbage() {
+    fn cursors_round_trip_and_reject_garbage_and_forgeries() {
+        let key = CursorKey::derive(b"secret one");
         let id = Uuid::now_v7();
-        assert_eq!(decode_cursor(&encode_cursor(id)), Ok(id));
-        for bad in ["", "!!", "AAAA", "not a cursor at all"] {
-            assert!(decode_cursor(bad).is_err(), "{bad}");
+        let cursor = key.encode(id);
+        assert_eq!(key.decode(&cursor), Ok(id));
+        // Another deployment's key, a bare id, a changed id, a cut tag.
+        let other = CursorKey::derive(b"secret two").encode(id);
+        let bare = URL_SAFE_NO_PAD.encode(id.as_bytes());
+        let mut bytes = URL_SAFE_NO_PAD.decode(&cursor).unwrap();
+        bytes[15] ^= 1;
+        let changed = URL_SAFE_NO_PAD.encode(&bytes);
+        let cut = &cursor[..cursor.len() - 2];
+        for bad in [
+            "",
+            "!!",
+            "AAAA",
+            "not a cursor at all",
+            &other,
+            &bare,
+            &changed,
+            cut,
+        ] {
+            assert!(key.decode(bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn page_arguments_table() {
-        let c = encode_cursor(Uuid::nil());
+        let key = CursorKey::derive(b"k");
+        let c = key.encode(Uuid::nil());
         type Case<'a> = (
             Option<i32>,
             Option<&'a str>,
@@ -158,7 +214,7 @@ mod tests {
             (None, Some("bogus"), None, None, Err(())),
         ];
         for (first, after, last, before, want) in cases {
-            let got = PageRequest::parse(*first, *after, *last, *before)
+            let got = PageRequest::parse(*first, *after, *last, *before, &key)
                 .map(|p| (p.size, p.direction))
                 .map_err(|_| ());
             assert_eq!(&got, want, "{first:?} {after:?} {last:?} {before:?}");

@@ -6,7 +6,7 @@ use entity::audit_log;
 
 use super::access::{reads, sees_contact_details};
 use super::connection::{connection_from, PageConnection};
-use super::context::{db, page_request, parse_id};
+use super::context::{cursor_key, db, page_request, parse_id};
 use super::scalars::Timestamp;
 use super::staff::{load_staff, Staff};
 use crate::service::audit::{self, AuditQuery as AuditQueryFilter};
@@ -88,7 +88,12 @@ impl AuditQuery {
             to: f.to.map(|t| t.0),
         };
         let rows = audit::list(db(ctx), &query, &page).await?;
-        Ok(connection_from(rows, |e| e.id, AuditEntry))
+        Ok(connection_from(
+            cursor_key(ctx)?,
+            rows,
+            |e| e.id,
+            AuditEntry,
+        ))
     }
 }
 

@@ -8,7 +8,7 @@ use entity::{claim_event, claim_evidence, refund_claim};
 
 use super::access::reads;
 use super::connection::{connection_from, PageConnection};
-use super::context::{db, page_request, parse_id, request_context};
+use super::context::{cursor_key, db, page_request, parse_id, request_context};
 use super::customers::Customer;
 use super::eager::{Eager, EagerList};
 use super::loaders::{
@@ -345,7 +345,12 @@ impl ClaimQueryRoot {
             &shape,
         )
         .await?;
-        Ok(connection_from(page, |r| r.claim.id, Claim::from_row))
+        Ok(connection_from(
+            cursor_key(ctx)?,
+            page,
+            |r| r.claim.id,
+            Claim::from_row,
+        ))
     }
 }
 

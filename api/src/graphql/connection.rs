@@ -13,7 +13,7 @@ use async_graphql::{ContainerType, Object, OutputType, TypeName};
 use uuid::Uuid;
 
 use super::eager::{Eager, EagerList};
-use crate::domain::page::{encode_cursor, Page};
+use crate::domain::page::{CursorKey, Page};
 
 /// A page of `N`s as the contract's `<N>Connection`.
 pub type PageConnection<N> = Eager<ConnectionFields<N>>;
@@ -88,6 +88,7 @@ impl<N: ContainerType + Send + Sync> EdgeFields<N> {
 
 /// Builds a connection from a page, mapping each row to its GraphQL node.
 pub fn connection_from<M, N>(
+    key: &CursorKey,
     page: Page<M>,
     id_of: impl Fn(&M) -> Uuid,
     node: impl Fn(M) -> N,
@@ -100,7 +101,7 @@ where
         .into_iter()
         .map(|m| {
             Eager(EdgeFields {
-                cursor: encode_cursor(id_of(&m)),
+                cursor: key.encode(id_of(&m)),
                 node: Eager(node(m)),
             })
         })

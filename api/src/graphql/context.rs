@@ -5,7 +5,7 @@ use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
 use crate::auth::{AuthState, Principal};
-use crate::domain::page::PageRequest;
+use crate::domain::page::{CursorKey, PageRequest};
 use crate::error::{AppError, AppResult};
 use crate::service::RequestContext;
 
@@ -61,8 +61,20 @@ pub fn page_request(
     last: Option<i32>,
     before: Option<String>,
 ) -> AppResult<PageRequest> {
-    let mut page = PageRequest::parse(first, after.as_deref(), last, before.as_deref())
-        .map_err(|e| AppError::BadUserInput(e.0))?;
+    let mut page = PageRequest::parse(
+        first,
+        after.as_deref(),
+        last,
+        before.as_deref(),
+        cursor_key(ctx)?,
+    )
+    .map_err(|e| AppError::BadUserInput(e.0))?;
     page.count_total = ctx.look_ahead().field("totalCount").exists();
     Ok(page)
+}
+
+/// The key that signs this deployment's page cursors (schema data).
+pub fn cursor_key<'a>(ctx: &Context<'a>) -> AppResult<&'a CursorKey> {
+    ctx.data::<CursorKey>()
+        .map_err(|_| AppError::internal("the schema was built without a cursor key"))
 }

@@ -6,7 +6,7 @@ use entity::{customer, customer_contact};
 
 use super::access::{reads, sees_contact_details};
 use super::connection::{connection_from, PageConnection};
-use super::context::{db, page_request, parse_id, request_context};
+use super::context::{cursor_key, db, page_request, parse_id, request_context};
 use super::loaders::{
     load, load_list, ContactsByCustomerLoader, CustomerLoader, CustomerOrdersLoader, OrderLoader,
 };
@@ -84,14 +84,24 @@ impl Customer {
                 has_previous: false,
                 total: rows.total,
             };
-            return Ok(connection_from(page, |o| o.id, Order::new));
+            return Ok(connection_from(
+                cursor_key(ctx)?,
+                page,
+                |o| o.id,
+                Order::new,
+            ));
         }
         let filter = OrderQuery {
             customer_id: Some(self.0.id),
             ..Default::default()
         };
         let rows = service::orders::list(db(ctx), &filter, &page).await?;
-        Ok(connection_from(rows, |o| o.id, Order::new))
+        Ok(connection_from(
+            cursor_key(ctx)?,
+            rows,
+            |o| o.id,
+            Order::new,
+        ))
     }
     /// Logged contacts, oldest first.
     #[graphql(guard = "reads::<CustomerContact>()")]
@@ -179,7 +189,7 @@ impl CustomerQuery {
             .transpose()?
             .flatten();
         let rows = service::customers::list(db(ctx), search.as_ref(), &page).await?;
-        Ok(connection_from(rows, |c| c.id, Customer))
+        Ok(connection_from(cursor_key(ctx)?, rows, |c| c.id, Customer))
     }
 }
 

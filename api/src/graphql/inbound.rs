@@ -7,7 +7,7 @@ use entity::{inbound_message, product_plan};
 
 use super::access::reads;
 use super::connection::{connection_from, PageConnection};
-use super::context::{db, page_request, parse_id, request_context};
+use super::context::{cursor_key, db, page_request, parse_id, request_context};
 use super::scalars::Timestamp;
 use crate::auth::guard::roles;
 use crate::auth::RoleGuard;
@@ -98,7 +98,12 @@ impl InboundQueryRoot {
             status: status.unwrap_or_default(),
         };
         let rows = inbound::list(db(ctx), &filter, &page).await?;
-        Ok(connection_from(rows, |m| m.id, InboundMessage))
+        Ok(connection_from(
+            cursor_key(ctx)?,
+            rows,
+            |m| m.id,
+            InboundMessage,
+        ))
     }
 
     #[graphql(guard = "reads::<ProductPlan>()")]

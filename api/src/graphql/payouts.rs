@@ -8,7 +8,7 @@ use entity::payout;
 use super::access::reads;
 use super::claims::Claim;
 use super::connection::{connection_from, PageConnection};
-use super::context::{db, page_request, parse_id, request_context};
+use super::context::{cursor_key, db, page_request, parse_id, request_context};
 use super::loaders::{load, ClaimLoader, OrderLoader};
 use super::money::{money, MoneyObject};
 use super::orders::Order;
@@ -117,7 +117,7 @@ impl PayoutQuery {
             initiated_to: f.initiated_to.map(|t| t.0),
         };
         let rows = svc::list(db(ctx), &query, &page).await?;
-        Ok(connection_from(rows, |p| p.id, Payout))
+        Ok(connection_from(cursor_key(ctx)?, rows, |p| p.id, Payout))
     }
 }
 

@@ -7,7 +7,9 @@ use entity::staff;
 
 use super::access::reads;
 use super::connection::{connection_from, PageConnection};
-use super::context::{db, page_request, parse_id, principal, request_context, ClientAddr};
+use super::context::{
+    cursor_key, db, page_request, parse_id, principal, request_context, ClientAddr,
+};
 use super::loaders::{load, StaffLoader};
 use super::scalars::Timestamp;
 use crate::auth::guard::roles;
@@ -102,7 +104,7 @@ impl StaffQuery {
     ) -> Result<PageConnection<Staff>> {
         let page = page_request(ctx, first, after, None, None)?;
         let rows = service::staff::list(db(ctx), &page).await?;
-        Ok(connection_from(rows, |s| s.id, Staff))
+        Ok(connection_from(cursor_key(ctx)?, rows, |s| s.id, Staff))
     }
 }
 

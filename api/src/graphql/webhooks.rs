@@ -8,7 +8,7 @@ use entity::{webhook_delivery, webhook_endpoint};
 
 use super::access::reads;
 use super::connection::{connection_from, PageConnection};
-use super::context::{db, page_request, parse_id, request_context};
+use super::context::{cursor_key, db, page_request, parse_id, request_context};
 use super::events::Event;
 use super::scalars::Timestamp;
 use crate::auth::guard::roles;
@@ -166,7 +166,12 @@ impl WebhookQuery {
             status: status.unwrap_or_default(),
         };
         let rows = deliveries::list(db(ctx), &filter, &page).await?;
-        Ok(connection_from(rows, |d| d.id, WebhookDelivery))
+        Ok(connection_from(
+            cursor_key(ctx)?,
+            rows,
+            |d| d.id,
+            WebhookDelivery,
+        ))
     }
 }
 

@@ -32,7 +32,10 @@ pub async fn redirect() -> HttpResponse {
 }
 
 /// `GET /console/{path}`: an embedded file, or the app's page for `/console/`.
-pub async fn file(req: HttpRequest, state: actix_web::web::Data<crate::http::AppState>) -> HttpResponse {
+pub async fn file(
+    req: HttpRequest,
+    state: actix_web::web::Data<crate::http::AppState>,
+) -> HttpResponse {
     let path = req.match_info().query("path");
     let path = if path.is_empty() { "index.html" } else { path };
     // GraphiQL's files go with GraphiQL: not served in production.
@@ -68,7 +71,10 @@ fn serve(req: &HttpRequest, path: &str, csp: &'static str) -> HttpResponse {
         // Revalidate every time: a new binary must never leave a browser on
         // an old page talking to a changed API.
         .insert_header((header::CACHE_CONTROL, "no-cache"))
-        .insert_header((header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(csp)))
+        .insert_header((
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(csp),
+        ))
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .insert_header((header::REFERRER_POLICY, "no-referrer"))
         .insert_header((header::X_FRAME_OPTIONS, "DENY"));
