@@ -100,17 +100,26 @@ mod tests {
                 "import(\"http",
                 "import('http",
             ] {
-                assert!(!lower.contains(needle), "{path} loads from elsewhere: {needle}");
+                assert!(
+                    !lower.contains(needle),
+                    "{path} loads from elsewhere: {needle}"
+                );
             }
         }
     }
 
     #[test]
     fn types_follow_the_extension() {
-        assert_eq!(get("index.html").map(|a| a.content_type), Some("text/html; charset=utf-8"));
+        assert_eq!(
+            get("index.html").map(|a| a.content_type),
+            Some("text/html; charset=utf-8")
+        );
         assert_eq!(content_type("app.js"), "text/javascript; charset=utf-8");
         assert_eq!(content_type("console.css"), "text/css; charset=utf-8");
-        assert_eq!(content_type("vendor/LICENSE.react"), "text/plain; charset=utf-8");
+        assert_eq!(
+            content_type("vendor/LICENSE.react"),
+            "text/plain; charset=utf-8"
+        );
         assert_eq!(content_type("x.exe"), "application/octet-stream");
         assert!(get("../Cargo.toml").is_none());
         assert!(get("nope.js").is_none());

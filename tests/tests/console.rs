@@ -138,7 +138,10 @@ async fn nothing_outside_the_embedded_folder_is_reachable() {
             status == 404 || status == 400,
             "{path}: {status} {body:.200}"
         );
-        assert!(!body.contains("[package]") && !body.contains("root:"), "{path}");
+        assert!(
+            !body.contains("[package]") && !body.contains("root:"),
+            "{path}"
+        );
     }
 }
 
