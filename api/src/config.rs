@@ -28,6 +28,9 @@ pub struct Settings {
     /// A GraphQL request still running after this is cancelled and its
     /// transaction rolled back.
     pub request_timeout: Duration,
+    /// A CSV export still streaming after this ends without its last chunk,
+    /// so the client sees a cut download rather than a complete-looking file.
+    pub export_time_limit: Duration,
     /// Browser origins allowed to call the API cross-site (none by default).
     pub cors_origins: Vec<String>,
     /// How far back a claim's `submittedAt` may be set.
@@ -118,6 +121,14 @@ pub struct ConfigArgs {
         global = true
     )]
     pub request_timeout_secs: u64,
+    /// Longest a CSV export may stream, in seconds.
+    #[arg(
+        long,
+        env = "EXPORT_TIME_LIMIT_SECS",
+        default_value_t = 300,
+        global = true
+    )]
+    pub export_time_limit_secs: u64,
     /// Comma-separated origins, e.g. `https://admin.example.com`.
     #[arg(long, env = "CORS_ALLOWED_ORIGINS", default_value = "", global = true)]
     pub cors_allowed_origins: String,
@@ -194,16 +205,9 @@ pub struct ConfigArgs {
 }
 
 /// A configuration the server refuses to start with.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
 pub struct ConfigError(pub String);
-
-impl std::fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for ConfigError {}
 
 impl ConfigArgs {
     /// Validates the raw values. With the SQLite default and no `JWT_SECRET`, a
@@ -249,6 +253,11 @@ impl ConfigArgs {
         if self.request_timeout_secs == 0 {
             return Err(ConfigError(
                 "REQUEST_TIMEOUT_SECS must be at least 1".into(),
+            ));
+        }
+        if self.export_time_limit_secs == 0 {
+            return Err(ConfigError(
+                "EXPORT_TIME_LIMIT_SECS must be at least 1".into(),
             ));
         }
         let cors_origins = parse_origins(&self.cors_allowed_origins)?;
@@ -303,6 +312,7 @@ impl ConfigArgs {
             db_max_connections: self.db_max_connections,
             credentials_key: Arc::new(credentials_key),
             request_timeout: Duration::from_secs(self.request_timeout_secs),
+            export_time_limit: Duration::from_secs(self.export_time_limit_secs),
             cors_origins,
             claim_backdating: crate::service::claims::Backdating(self.claim_backdate_days),
             event_poll: Duration::from_millis(self.event_poll_ms),

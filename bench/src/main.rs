@@ -135,6 +135,7 @@ fn settings(database_url: String, pool: u32) -> Settings {
         db_max_connections: pool,
         credentials_key: Arc::new(api::config::parse_key(CREDENTIALS_KEY).expect("bench key")),
         request_timeout: Duration::from_secs(60),
+        export_time_limit: Duration::from_secs(300),
         cors_origins: Vec::new(),
         claim_backdating: Default::default(),
         event_poll: Duration::from_millis(250),

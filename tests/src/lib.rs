@@ -76,8 +76,32 @@ fn with_database(url: &str, name: &str) -> String {
     }
 }
 
+thread_local! {
+    /// The backend of the test's latest fresh database.
+    static CURRENT_BACKEND: std::cell::Cell<Option<Backend>> = const { std::cell::Cell::new(None) };
+}
+
+/// Remembers which backend the test is on, so a failure names it: tests that
+/// loop over every backend would otherwise fail the same way on each. The
+/// panic hook (installed once per test process) adds a line after the
+/// panic's own message.
+fn note_backend(backend: Backend) {
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            default(info);
+            if let Some(b) = CURRENT_BACKEND.with(|c| c.get()) {
+                eprintln!("    ^ on the {b:?} backend");
+            }
+        }));
+    });
+    CURRENT_BACKEND.with(|c| c.set(Some(backend)));
+}
+
 /// Creates an empty database for one test and returns its URL.
 pub async fn fresh_database(backend: Backend) -> String {
+    note_backend(backend);
     let name = format!("rdt_{}", uuid::Uuid::now_v7().simple());
     match backend {
         Backend::Sqlite => {
@@ -125,6 +149,7 @@ pub fn settings_for(database_url: String) -> Settings {
             api::config::parse_key(TEST_CREDENTIALS_KEY).expect("test key is valid"),
         ),
         request_timeout: Duration::from_secs(30),
+        export_time_limit: Duration::from_secs(300),
         cors_origins: Vec::new(),
         // The fixtures enter claims at fixed dates of 2026; the limit's own
         // default is tested with `Backdating::default()`.

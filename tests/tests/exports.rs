@@ -422,3 +422,49 @@ async fn exports_longer_than_a_page_list_every_row_once_in_order() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn an_export_past_its_time_limit_is_cut_not_complete_looking() {
+    use entity::payout;
+    use tests::{fresh_database, settings_for, Backend};
+    let backend = Backend::Sqlite;
+    let mut settings = settings_for(fresh_database(backend).await);
+    // Any export longer than its first page overruns a zero limit.
+    settings.export_time_limit = std::time::Duration::ZERO;
+    let app = TestApp::spawn_with(backend, settings).await;
+    let shop = app.staff(&[Role::Integration]).await;
+    let agent = app.staff(&[Role::SupportAgent]).await;
+    let manager = app.staff(&[Role::RefundManager]).await;
+    let finance = app.staff(&[Role::Finance]).await;
+    let id = claim(
+        &app,
+        &shop,
+        &agent,
+        "SO-SLOW",
+        "20.00",
+        "2026-02-04T00:00:00Z",
+    )
+    .await;
+    app.approve(&manager.token, json!({ "claimId": id })).await;
+    let base = payout::Entity::find().one(&app.db).await.unwrap().unwrap();
+    let copies = (0..600).map(|_| {
+        let mut m = base.clone();
+        m.id = uuid::Uuid::now_v7();
+        payout::ActiveModel::from(m)
+    });
+    payout::Entity::insert_many(copies)
+        .exec_without_returning(&app.db)
+        .await
+        .unwrap();
+
+    let res = get(&app, "/exports/payouts.csv", Some(&finance.token)).await;
+    assert_eq!(res.status(), 200, "the first page was read in time");
+    assert!(
+        res.bytes().await.is_err(),
+        "the body ends without its last chunk, so the client knows it is cut"
+    );
+    // One page fits: a short export is unaffected.
+    let res = get(&app, "/exports/claims.csv", Some(&finance.token)).await;
+    assert_eq!(res.status(), 200);
+    assert!(res.text().await.unwrap().starts_with(CLAIM_HEADER));
+}
