@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use entity::{activation, order};
 
-use super::db::{begin_write, is_unique_violation, lock_by_id};
+use super::db::{begin_write, duplicate_is_conflict, lock_by_id};
 use super::events;
 use super::orders::not_in_future;
 use super::{audit, new_id, now, RequestContext};
@@ -154,15 +154,10 @@ pub async fn record(
         created_at: Set(at),
         updated_at: Set(at),
     };
-    let model = match model.insert(&txn).await {
-        Ok(m) => m,
-        Err(e) if is_unique_violation(&e) => {
-            return Err(AppError::Conflict(
-                "the order already has an activation".into(),
-            ))
-        }
-        Err(e) => return Err(e.into()),
-    };
+    let model = model
+        .insert(&txn)
+        .await
+        .map_err(duplicate_is_conflict("the order already has an activation"))?;
     audit::record(
         &txn,
         ctx,

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use entity::{claim_event, claim_evidence, refund_claim, staff};
 
-use super::db::{begin_write, is_unique_violation, lock_by_id, WriteTxn};
+use super::db::{begin_write, duplicate_is_conflict, lock_by_id, WriteTxn};
 use super::eligibility::assess_order;
 use super::events;
 use super::orders::{self, not_in_future};
@@ -249,16 +249,10 @@ pub async fn submit(
         created_at: Set(at),
         updated_at: Set(at),
     };
-    if let Err(e) = refund_claim::Entity::insert(model)
+    refund_claim::Entity::insert(model)
         .exec_without_returning(&txn)
         .await
-    {
-        return Err(if is_unique_violation(&e) {
-            AppError::Conflict("the order already has an open claim".into())
-        } else {
-            e.into()
-        });
-    }
+        .map_err(duplicate_is_conflict("the order already has an open claim"))?;
     // A request received earlier and entered now keeps both times, so the
     // backdating can be reviewed.
     let backdated = submitted_at < entered_at;

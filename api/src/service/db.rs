@@ -235,6 +235,21 @@ pub fn pool_stats(db: &DatabaseConnection, max: u32) -> PoolStats {
     PoolStats { size, idle, max }
 }
 
+/// Maps a duplicate row (a unique constraint refusing the write) to
+/// CONFLICT saying `message`, and any other database error to itself: the
+/// one place a duplicate becomes a client's error.
+pub fn duplicate_is_conflict(
+    message: &'static str,
+) -> impl FnOnce(DbErr) -> crate::error::AppError {
+    move |err| {
+        if is_unique_violation(&err) {
+            crate::error::AppError::Conflict(message.into())
+        } else {
+            err.into()
+        }
+    }
+}
+
 /// True when the error is a unique-constraint violation (a duplicate).
 pub fn is_unique_violation(err: &DbErr) -> bool {
     matches!(

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use entity::idempotency_key;
 
-use super::db::is_unique_violation;
+use super::db::duplicate_is_conflict;
 use super::{new_id, now};
 use crate::error::{AppError, AppResult};
 
@@ -72,14 +72,11 @@ pub async fn remember<C: ConnectionTrait>(
         response: Set(response.to_string()),
         created_at: Set(now()),
     };
-    match idempotency_key::Entity::insert(row)
+    idempotency_key::Entity::insert(row)
         .exec_without_returning(conn)
         .await
-    {
-        Ok(_) => Ok(()),
-        Err(e) if is_unique_violation(&e) => Err(AppError::Conflict(
-            "a request with this idempotencyKey is already being processed".into(),
-        )),
-        Err(e) => Err(e.into()),
-    }
+        .map_err(duplicate_is_conflict(
+            "a request with this idempotencyKey is already being processed",
+        ))?;
+    Ok(())
 }

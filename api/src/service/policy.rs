@@ -10,7 +10,7 @@ use serde_json::json;
 
 use entity::policy_version;
 
-use super::db::{begin_write, is_unique_violation};
+use super::db::{begin_write, duplicate_is_conflict};
 use super::{audit, events, new_id, now, RequestContext};
 use crate::domain::enums::{parse_stored, ChargebackAction, ClaimReason, EventType};
 use crate::domain::policy::PolicyRules;
@@ -177,15 +177,9 @@ pub async fn publish(
         created_by: Set(ctx.actor),
         created_at: Set(at),
     };
-    let model = match model.insert(&txn).await {
-        Ok(m) => m,
-        Err(e) if is_unique_violation(&e) => {
-            return Err(AppError::Conflict(
-                "another version was published at the same time".into(),
-            ))
-        }
-        Err(e) => return Err(e.into()),
-    };
+    let model = model.insert(&txn).await.map_err(duplicate_is_conflict(
+        "another version was published at the same time",
+    ))?;
     audit::record(
         &txn,
         ctx,

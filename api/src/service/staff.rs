@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use entity::{login_attempt, staff};
 
-use super::db::{begin_write, is_unique_violation, lock_by_id};
+use super::db::{begin_write, duplicate_is_conflict, lock_by_id};
 use super::page::{fetch_page, SortOrder};
 use super::throttle::{self, Counter};
 use super::{audit, new_id, now, RequestContext};
@@ -87,15 +87,9 @@ pub async fn create(
         created_at: Set(at),
         updated_at: Set(at),
     };
-    let model = match model.insert(&txn).await {
-        Ok(m) => m,
-        Err(e) if is_unique_violation(&e) => {
-            return Err(AppError::Conflict(
-                "a staff member with this email already exists".into(),
-            ))
-        }
-        Err(e) => return Err(e.into()),
-    };
+    let model = model.insert(&txn).await.map_err(duplicate_is_conflict(
+        "a staff member with this email already exists",
+    ))?;
     audit::record(
         &txn,
         ctx,
