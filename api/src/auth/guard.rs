@@ -61,4 +61,9 @@ pub mod roles {
     pub const EVENT_READERS: &[Role] = &[Admin, Integration];
     /// Who reads the SKU → plan table: the storefront maps its products.
     pub const PLAN_READERS: &[Role] = &[Admin, Integration];
+    /// Who sees customers' email addresses and phone numbers in full:
+    /// everyone who may read customers except ANALYST. Every field and
+    /// export that can hold an email or a phone masks it for the others.
+    pub const CONTACT_DETAIL_READERS: &[Role] =
+        &[Admin, RefundManager, Finance, SupportAgent, Integration];
 }

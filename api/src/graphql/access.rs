@@ -15,20 +15,9 @@ use crate::auth::guard::roles;
 use crate::auth::RoleGuard;
 use crate::domain::Role;
 
-/// Roles that see customers' email addresses and phone numbers in full:
-/// everyone who may read customers except ANALYST. Every field that can
-/// hold an email or a phone masks it for the others.
-const CONTACT_DETAIL_READERS: &[Role] = &[
-    Role::Admin,
-    Role::RefundManager,
-    Role::Finance,
-    Role::SupportAgent,
-    Role::Integration,
-];
-
 /// True when the caller sees email addresses and phone numbers unmasked.
 pub fn sees_contact_details(ctx: &Context<'_>) -> bool {
-    principal(ctx).is_ok_and(|p| p.has_any(CONTACT_DETAIL_READERS))
+    principal(ctx).is_ok_and(|p| p.has_any(roles::CONTACT_DETAIL_READERS))
 }
 
 /// An object type with its own readers.

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use async_graphql::{Context, Enum, InputObject, Object, Result, SimpleObject, Upload, ID};
+use async_graphql::{Context, InputObject, Object, Result, SimpleObject, Upload, ID};
 
 use entity::{claim_event, claim_evidence, refund_claim};
 
@@ -292,25 +292,6 @@ impl TryFrom<ClaimFilter> for ClaimQuery {
     }
 }
 
-#[derive(Enum, Copy, Clone, Debug, PartialEq, Eq, Default)]
-#[graphql(rename_items = "SCREAMING_SNAKE_CASE")]
-pub enum ClaimSort {
-    #[default]
-    SubmittedAtDesc,
-    SubmittedAtAsc,
-    AmountDesc,
-}
-
-impl From<ClaimSort> for ClaimOrder {
-    fn from(s: ClaimSort) -> Self {
-        match s {
-            ClaimSort::SubmittedAtDesc => ClaimOrder::SubmittedAtDesc,
-            ClaimSort::SubmittedAtAsc => ClaimOrder::SubmittedAtAsc,
-            ClaimSort::AmountDesc => ClaimOrder::AmountDesc,
-        }
-    }
-}
-
 #[derive(Default)]
 pub struct ClaimQueryRoot;
 
@@ -332,7 +313,7 @@ impl ClaimQueryRoot {
         last: Option<i32>,
         before: Option<String>,
         filter: Option<ClaimFilter>,
-        sort: Option<ClaimSort>,
+        sort: Option<ClaimOrder>,
     ) -> Result<PageConnection<Claim>> {
         let page = page_request(ctx, first, after, last, before)?;
         let filter = ClaimQuery::try_from(filter.unwrap_or_default())?;
@@ -340,7 +321,7 @@ impl ClaimQueryRoot {
         let page = claim_list::list_with_relations(
             db(ctx),
             &filter,
-            sort.unwrap_or_default().into(),
+            sort.unwrap_or_default(),
             &page,
             &shape,
         )

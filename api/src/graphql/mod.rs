@@ -36,7 +36,7 @@ pub struct Query(
     orders::OrderQueryRoot,
     claims::ClaimQueryRoot,
     policy::PolicyQuery,
-    payouts::PayoutQuery,
+    payouts::PayoutQueryRoot,
     chargebacks::ChargebackQuery,
     report::ReportQuery,
     events::EventQueryRoot,

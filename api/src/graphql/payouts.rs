@@ -95,10 +95,10 @@ pub struct PayoutFilter {
 }
 
 #[derive(Default)]
-pub struct PayoutQuery;
+pub struct PayoutQueryRoot;
 
 #[Object]
-impl PayoutQuery {
+impl PayoutQueryRoot {
     /// Newest first.
     #[graphql(guard = "reads::<Payout>()")]
     async fn payouts(

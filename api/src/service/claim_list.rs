@@ -30,8 +30,10 @@ pub struct ClaimQuery {
     pub assignee_id: Option<Uuid>,
 }
 
-/// The orders of the contract's ClaimSort.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// The order of a claims list (also the `sort` parameter of
+/// `/exports/claims.csv`).
+#[derive(async_graphql::Enum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[graphql(name = "ClaimSort", rename_items = "SCREAMING_SNAKE_CASE")]
 pub enum ClaimOrder {
     #[default]
     SubmittedAtDesc,
