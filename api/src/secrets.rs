@@ -16,16 +16,9 @@ pub struct CredentialCipher {
 }
 
 /// A stored blob that is not ours, was tampered with, or belongs elsewhere.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("stored credentials could not be decrypted")]
 pub struct DecryptError;
-
-impl std::fmt::Display for DecryptError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("stored credentials could not be decrypted")
-    }
-}
-
-impl std::error::Error for DecryptError {}
 
 impl CredentialCipher {
     pub fn new(key: &SecretBox<[u8; 32]>) -> Self {

@@ -23,7 +23,8 @@ pub enum ClaimAction {
 }
 
 /// The action is not allowed in the claim's current state.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the claim is {} and cannot be {}", .from.as_str(), .action.past_tense())]
 pub struct InvalidTransition {
     pub from: ClaimStatus,
     pub action: ClaimAction,
@@ -43,17 +44,6 @@ impl ClaimAction {
             ClaimAction::Withdraw => "withdrawn",
             ClaimAction::MarkRefunded => "marked refunded",
         }
-    }
-}
-
-impl std::fmt::Display for InvalidTransition {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "the claim is {} and cannot be {}",
-            self.from.as_str(),
-            self.action.past_tense()
-        )
     }
 }
 

@@ -1,7 +1,5 @@
 //! Email addresses, normalised for lookups (trimmed, NFKC, lower-case).
 
-use std::fmt;
-
 use unicode_normalization::UnicodeNormalization;
 use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
 
@@ -10,16 +8,9 @@ use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
 pub struct Email(String);
 
 /// Why a string is not an email address.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not a valid email address")]
 pub struct InvalidEmail;
-
-impl fmt::Display for InvalidEmail {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("not a valid email address")
-    }
-}
-
-impl std::error::Error for InvalidEmail {}
 
 impl Email {
     /// Longest address we store (fits the 255-character column).

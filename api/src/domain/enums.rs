@@ -47,19 +47,12 @@ macro_rules! stored_enum {
 }
 
 /// A stored value that names no variant: a corrupted row or a missed migration.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {kind} {value:?}")]
 pub struct UnknownValue {
     pub kind: &'static str,
     pub value: String,
 }
-
-impl std::fmt::Display for UnknownValue {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "unknown {} {:?}", self.kind, self.value)
-    }
-}
-
-impl std::error::Error for UnknownValue {}
 
 stored_enum!(
     /// Where an order stands; refunds and chargebacks move it on.

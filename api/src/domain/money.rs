@@ -4,8 +4,6 @@
 //! (DESIGN.md, "Money invariant"); this module converts between the two and
 //! refuses anything that would lose a cent, wrap around or mix currencies.
 
-use std::fmt;
-
 pub use super::currency::Currency;
 
 /// An amount in integer minor units (cents for EUR) of one currency.
@@ -16,13 +14,16 @@ pub struct Money {
 }
 
 /// Why an amount or currency from a client was refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MoneyError {
     /// The code is not in the built-in currency table.
+    #[error("{0:?} is not a supported currency code")]
     UnknownCurrency(String),
     /// Not a plain decimal such as `12.50`.
+    #[error("the amount must be a plain decimal number such as 12.50")]
     Malformed,
     /// More fractional digits than the currency has (e.g. `1.005` EUR).
+    #[error("{}", decimals_message(.currency, .max))]
     TooManyDecimals {
         /// The currency's ISO code.
         currency: &'static str,
@@ -30,38 +31,21 @@ pub enum MoneyError {
         max: u8,
     },
     /// More than [`MAX_MINOR`] minor units either way.
+    #[error("the amount is too large: at most {MAX_MINOR} minor units")]
     Overflow,
+}
+
+fn decimals_message(currency: &str, max: &u8) -> String {
+    match max {
+        0 => format!("{currency} amounts cannot have decimal places"),
+        _ => format!("{currency} amounts allow at most {max} decimal places"),
+    }
 }
 
 /// Largest amount accepted from outside, in minor units (10^12: ten billion
 /// euros). Far inside `i64`, so sums of many amounts, checked or widened to
 /// `i128`, never come near overflowing.
 pub const MAX_MINOR: i64 = 1_000_000_000_000;
-
-impl fmt::Display for MoneyError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            MoneyError::UnknownCurrency(code) => {
-                write!(f, "{code:?} is not a supported currency code")
-            }
-            MoneyError::Malformed => {
-                f.write_str("the amount must be a plain decimal number such as 12.50")
-            }
-            MoneyError::TooManyDecimals { currency, max: 0 } => {
-                write!(f, "{currency} amounts cannot have decimal places")
-            }
-            MoneyError::TooManyDecimals { currency, max } => {
-                write!(f, "{currency} amounts allow at most {max} decimal places")
-            }
-            MoneyError::Overflow => write!(
-                f,
-                "the amount is too large: at most {MAX_MINOR} minor units"
-            ),
-        }
-    }
-}
-
-impl std::error::Error for MoneyError {}
 
 impl Money {
     /// Wraps a stored amount; every `i64` is a valid amount.

@@ -1,23 +1,14 @@
 //! Phone numbers in E.164 form (`+4915112345689`), the form WhatsApp delivery
 //! needs, and their masked form for staff who may not see them in full.
 
-use std::fmt;
-
 /// A phone number in E.164 form: `+`, then 8 to 15 digits, the first not 0.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Phone(String);
 
 /// Why a string is not an E.164 phone number.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not a valid phone number in international format, e.g. +4915112345689")]
 pub struct InvalidPhone;
-
-impl fmt::Display for InvalidPhone {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("not a valid phone number in international format, e.g. +4915112345689")
-    }
-}
-
-impl std::error::Error for InvalidPhone {}
 
 impl Phone {
     /// Fewest digits after the `+`: shorter numbers are not dialable

@@ -1,8 +1,6 @@
 //! The subscription plans the shop sells: 1, 3, 6 or 12 months, for 1 to 10
 //! devices (DESIGN.md, first paragraph).
 
-use std::fmt;
-
 /// A plan length in months; only the lengths the storefront sells.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct PlanMonths(u8);
@@ -13,31 +11,15 @@ pub struct Devices(u8);
 
 /// Why a plan value from a client or a stored row was refused; carries the
 /// value so the message can name it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PlanError {
     /// Not one of [`PlanMonths::ALLOWED`].
+    #[error("a plan lasts 1, 3, 6 or 12 months, not {0}")]
     InvalidMonths(i32),
     /// Outside [`Devices::MIN`]..=[`Devices::MAX`].
+    #[error("a plan covers {min} to {max} devices, not {0}", min = Devices::MIN, max = Devices::MAX)]
     InvalidDevices(i32),
 }
-
-impl fmt::Display for PlanError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            PlanError::InvalidMonths(m) => {
-                write!(f, "a plan lasts 1, 3, 6 or 12 months, not {m}")
-            }
-            PlanError::InvalidDevices(d) => write!(
-                f,
-                "a plan covers {} to {} devices, not {d}",
-                Devices::MIN,
-                Devices::MAX
-            ),
-        }
-    }
-}
-
-impl std::error::Error for PlanError {}
 
 impl PlanMonths {
     /// The plan lengths on sale.

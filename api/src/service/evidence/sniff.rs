@@ -67,35 +67,18 @@ impl Kind {
 }
 
 /// Why a file was refused, in words for the person uploading it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {
+    #[error("the file is empty")]
     Empty,
+    #[error("the file is not a PNG, JPEG, WebP, GIF, PDF or UTF-8 text file (by its content)")]
     Unsupported,
+    #[error("the file contains markup (HTML, SVG or XML)")]
     Markup,
+    #[error("the {} file is truncated or damaged", .0.extension().to_uppercase())]
     Truncated(Kind),
+    #[error("the image is {width} × {height} pixels: at most {} megapixels", MAX_PIXELS / 1_000_000)]
     TooManyPixels { width: u64, height: u64 },
-}
-
-impl std::fmt::Display for Refusal {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Refusal::Empty => f.write_str("the file is empty"),
-            Refusal::Unsupported => f.write_str(
-                "the file is not a PNG, JPEG, WebP, GIF, PDF or UTF-8 text file (by its content)",
-            ),
-            Refusal::Markup => f.write_str("the file contains markup (HTML, SVG or XML)"),
-            Refusal::Truncated(kind) => write!(
-                f,
-                "the {} file is truncated or damaged",
-                kind.extension().to_uppercase()
-            ),
-            Refusal::TooManyPixels { width, height } => write!(
-                f,
-                "the image is {width} × {height} pixels: at most {} megapixels",
-                MAX_PIXELS / 1_000_000
-            ),
-        }
-    }
 }
 
 fn contains_markup(bytes: &[u8]) -> bool {
