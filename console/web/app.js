@@ -30,7 +30,7 @@ const ROUTES = [
   { path: /^\/staff$/, page: staff, roles: CAN.admin },
   { path: /^\/webhooks$/, page: webhooks, roles: CAN.admin },
   { path: /^\/inbound$/, page: inbound, roles: CAN.admin },
-  { path: /^\/audit$/, page: audit, roles: CAN.admin },
+  { path: /^\/audit$/, page: audit, roles: CAN.readAudit },
 ];
 
 const NAV = [
@@ -41,7 +41,7 @@ const NAV = [
   ['Staff', '/staff', CAN.admin],
   ['Webhooks', '/webhooks', CAN.admin],
   ['Inbound', '/inbound', CAN.admin],
-  ['Audit log', '/audit', CAN.admin],
+  ['Audit log', '/audit', CAN.readAudit],
 ];
 
 const header = h('header', { class: 'app-header' });

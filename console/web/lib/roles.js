@@ -22,6 +22,7 @@ export const CAN = {
   report: ['ADMIN', 'REFUND_MANAGER', 'FINANCE', 'ANALYST'],
   // Evidence files show customers' contact details: not for analysts alone.
   viewEvidenceFiles: ['ADMIN', 'REFUND_MANAGER', 'FINANCE', 'SUPPORT_AGENT'],
+  readAudit: ['ADMIN', 'ANALYST'],
   admin: ['ADMIN'],
 };
 
@@ -42,7 +43,7 @@ const FIELD_NEEDS = {
   recordChargeback: CAN.moveMoney,
   resolveChargeback: CAN.moveMoney,
   refundReport: CAN.report,
-  auditLog: ['ADMIN', 'ANALYST'],
+  auditLog: CAN.readAudit,
   claims: CAN.readClaims,
   claim: CAN.readClaims,
   payouts: CAN.readClaims,

@@ -1,7 +1,8 @@
 // The audit log: who did what, newest first, with filters and paging.
 
 import { h, replace } from '../lib/dom.js';
-import { gql } from '../lib/api.js';
+import { gql, session } from '../lib/api.js';
+import { CAN, hasAny } from '../lib/roles.js';
 import { when } from '../lib/format.js';
 import { alertArea, field, pager, select, table } from '../lib/ui.js';
 
@@ -29,9 +30,13 @@ export default {
     const entity = h('input', { type: 'text', name: 'entityId', autocomplete: 'off' });
     const actor = select('actorId', [['', 'Anyone']]);
     // Staff by name rather than by id; the first hundred cover a back office.
-    gql('{ staff(first: 100) { nodes { id name } } }')
-      .then(({ staff }) => actor.append(...staff.nodes.map((s) => h('option', { value: s.id }, s.name))))
-      .catch((err) => alerts.show(err));
+    // Only ADMIN may list staff: ANALYST reads the log without this filter.
+    const listsStaff = hasAny(session.me, CAN.admin);
+    if (listsStaff) {
+      gql('{ staff(first: 100) { nodes { id name } } }')
+        .then(({ staff }) => actor.append(...staff.nodes.map((s) => h('option', { value: s.id }, s.name))))
+        .catch((err) => alerts.show(err));
+    }
     const from = h('input', { type: 'datetime-local', name: 'from' });
     const to = h('input', { type: 'datetime-local', name: 'to' });
     let cursors = [null];
@@ -78,7 +83,7 @@ export default {
       { class: 'filters', 'aria-label': 'Filter the audit log' },
       field('Action', action, 'Exact, e.g. claim.approve or staff.set_roles'),
       field('Entity id', entity),
-      field('Who', actor),
+      listsStaff ? field('Who', actor) : null,
       field('From', from),
       field('To', to),
       h('button', { type: 'submit', class: 'primary' }, 'Apply filters'),
