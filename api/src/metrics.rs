@@ -1,35 +1,41 @@
-//! Prometheus text metrics. Counters live in the process: they describe this
-//! process only, which is what a scraper expects from `/metrics`.
+//! Prometheus metrics through the `prometheus` crate: typed families with
+//! HELP text and histogram buckets, in a registry per server (not a global
+//! one), so the servers of one test process count apart. They describe this
+//! process only, which is what a scraper expects from `/metrics`. Figures the
+//! server keeps for its own logic (open WebSockets, the bus lag, requests in
+//! flight, the pool) stay atomics there and are copied into gauges on scrape.
 
-use std::collections::BTreeMap;
-use std::fmt::Write;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
+
+use prometheus::core::Collector;
+use prometheus::{
+    Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    TextEncoder,
+};
 
 /// Upper bounds (seconds) of the request latency histogram.
 const BUCKETS: [f64; 12] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
 ];
 
-#[derive(Default)]
-struct Inner {
-    requests: BTreeMap<(String, u16), u64>,
-    latency_counts: [u64; BUCKETS.len()],
-    latency_sum: f64,
-    latency_total: u64,
-    errors: BTreeMap<String, u64>,
-    /// Inbound webhook messages by (source, outcome).
-    inbound: BTreeMap<(String, String), u64>,
-}
-
 /// The process's metrics registry.
-#[derive(Default)]
 pub struct Metrics {
-    inner: Mutex<Inner>,
-    // Counted on every statement, off the request's lock: an atomic is enough.
-    sql_statements: AtomicU64,
-    sql_failures: AtomicU64,
+    registry: Registry,
+    requests: IntCounterVec,
+    latency: Histogram,
+    errors: IntCounterVec,
+    /// Inbound webhook messages by (source, outcome).
+    inbound: IntCounterVec,
+    // Counted on every statement, off any lock: an atomic add.
+    sql_statements: IntCounter,
+    sql_failures: IntCounter,
+    in_flight: IntGauge,
+    ws_gauge: IntGauge,
+    pool: IntGaugeVec,
+    /// Registered only with `NATS_URL` (see `bus_enabled`).
+    bus_gauge: IntGauge,
     /// Numbered events NATS has not acknowledged yet (with `NATS_URL`).
     pub bus_lag: Arc<AtomicI64>,
     pub bus_enabled: AtomicBool,
@@ -46,170 +52,161 @@ pub struct PoolStats {
     pub max: u32,
 }
 
-impl Metrics {
-    fn with<R>(&self, f: impl FnOnce(&mut Inner) -> R) -> R {
-        // A poisoned lock only means another thread panicked mid-update of a
-        // counter; the numbers are still usable.
-        let mut guard = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        f(&mut guard)
-    }
+fn counter(registry: &Registry, name: &str, help: &str) -> IntCounter {
+    let c = IntCounter::new(name, help).expect("a valid metric");
+    registry
+        .register(Box::new(c.clone()))
+        .expect("one metric per name");
+    c
+}
 
+fn counters(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
+    let c = IntCounterVec::new(Opts::new(name, help), labels).expect("a valid metric");
+    registry
+        .register(Box::new(c.clone()))
+        .expect("one metric per name");
+    c
+}
+
+fn gauge(registry: &Registry, name: &str, help: &str) -> IntGauge {
+    let g = IntGauge::new(name, help).expect("a valid metric");
+    registry
+        .register(Box::new(g.clone()))
+        .expect("one metric per name");
+    g
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let registry = Registry::new();
+        let latency = Histogram::with_opts(
+            HistogramOpts::new(
+                "refund_desk_http_request_duration_seconds",
+                "Request latency.",
+            )
+            .buckets(BUCKETS.to_vec()),
+        )
+        .expect("a valid histogram");
+        registry
+            .register(Box::new(latency.clone()))
+            .expect("one metric per name");
+        let pool = IntGaugeVec::new(
+            Opts::new(
+                "refund_desk_db_pool_connections",
+                "Database pool connections.",
+            ),
+            &["state"],
+        )
+        .expect("a valid metric");
+        registry
+            .register(Box::new(pool.clone()))
+            .expect("one metric per name");
+        Metrics {
+            requests: counters(
+                &registry,
+                "refund_desk_http_requests_total",
+                "HTTP requests by route and status.",
+                &["route", "status"],
+            ),
+            latency,
+            errors: counters(
+                &registry,
+                "refund_desk_graphql_errors_total",
+                "GraphQL errors by extensions.code.",
+                &["code"],
+            ),
+            inbound: counters(
+                &registry,
+                "refund_desk_inbound_messages_total",
+                "Verified inbound webhook messages by source and outcome.",
+                &["source", "outcome"],
+            ),
+            sql_statements: counter(
+                &registry,
+                "refund_desk_sql_statements_total",
+                "SQL statements run for requests (background workers use a pool of their own).",
+            ),
+            sql_failures: counter(
+                &registry,
+                "refund_desk_sql_statement_failures_total",
+                "SQL statements that failed.",
+            ),
+            in_flight: gauge(
+                &registry,
+                "refund_desk_http_requests_in_flight",
+                "Requests being served now.",
+            ),
+            ws_gauge: gauge(
+                &registry,
+                "refund_desk_ws_connections",
+                "Open GraphQL WebSocket connections.",
+            ),
+            pool,
+            bus_gauge: IntGauge::new(
+                "refund_desk_event_bus_lag",
+                "Events numbered but not yet acknowledged by NATS.",
+            )
+            .expect("a valid metric"),
+            registry,
+            bus_lag: Arc::default(),
+            bus_enabled: AtomicBool::default(),
+            ws_connections: AtomicI64::default(),
+            foreground: Default::default(),
+        }
+    }
+}
+
+impl Metrics {
     pub fn observe_request(&self, route: &str, status: u16, elapsed: Duration) {
-        let secs = elapsed.as_secs_f64();
-        self.with(|m| {
-            *m.requests.entry((route.to_string(), status)).or_default() += 1;
-            for (i, bound) in BUCKETS.iter().enumerate() {
-                if secs <= *bound {
-                    m.latency_counts[i] += 1;
-                }
-            }
-            m.latency_sum += secs;
-            m.latency_total += 1;
-        });
+        self.requests
+            .with_label_values(&[route, &status.to_string()])
+            .inc();
+        self.latency.observe(elapsed.as_secs_f64());
     }
 
     /// Called by the database driver for every statement it runs.
     pub fn observe_sql(&self, failed: bool) {
-        self.sql_statements.fetch_add(1, Ordering::Relaxed);
+        self.sql_statements.inc();
         if failed {
-            self.sql_failures.fetch_add(1, Ordering::Relaxed);
+            self.sql_failures.inc();
         }
     }
 
     /// Statements run so far by this process.
     pub fn sql_statements(&self) -> u64 {
-        self.sql_statements.load(Ordering::Relaxed)
+        self.sql_statements.get()
     }
 
     pub fn observe_error(&self, code: &str) {
-        self.with(|m| *m.errors.entry(code.to_string()).or_default() += 1);
+        self.errors.with_label_values(&[code]).inc();
     }
 
     /// A verified inbound message: its stored status, or DUPLICATE.
     pub fn observe_inbound(&self, source: &str, status: &str, duplicate: bool) {
         let outcome = if duplicate { "DUPLICATE" } else { status };
-        self.with(|m| {
-            *m.inbound
-                .entry((source.to_string(), outcome.to_string()))
-                .or_default() += 1
-        });
+        self.inbound.with_label_values(&[source, outcome]).inc();
     }
 
+    /// The text exposition format, with the sampled figures brought up to date.
     pub fn render(&self, pool: Option<PoolStats>) -> String {
-        self.with(|m| {
-            let mut out = String::new();
-            out.push_str(
-                "# HELP refund_desk_http_requests_total HTTP requests by route and status.\n",
-            );
-            out.push_str("# TYPE refund_desk_http_requests_total counter\n");
-            for ((route, status), n) in &m.requests {
-                let _ = writeln!(
-                    out,
-                    "refund_desk_http_requests_total{{route=\"{route}\",status=\"{status}\"}} {n}"
-                );
+        self.in_flight.set(self.foreground.in_flight() as i64);
+        self.ws_gauge
+            .set(self.ws_connections.load(Ordering::Relaxed));
+        if let Some(pool) = pool {
+            for (state, n) in [("open", pool.size), ("idle", pool.idle), ("max", pool.max)] {
+                self.pool.with_label_values(&[state]).set(i64::from(n));
             }
-            out.push_str("# HELP refund_desk_http_request_duration_seconds Request latency.\n");
-            out.push_str("# TYPE refund_desk_http_request_duration_seconds histogram\n");
-            for (bound, n) in BUCKETS.iter().zip(m.latency_counts.iter()) {
-                let _ = writeln!(
-                    out,
-                    "refund_desk_http_request_duration_seconds_bucket{{le=\"{bound}\"}} {n}"
-                );
-            }
-            let _ = writeln!(
-                out,
-                "refund_desk_http_request_duration_seconds_bucket{{le=\"+Inf\"}} {}",
-                m.latency_total
-            );
-            let _ = writeln!(
-                out,
-                "refund_desk_http_request_duration_seconds_sum {}",
-                m.latency_sum
-            );
-            let _ = writeln!(
-                out,
-                "refund_desk_http_request_duration_seconds_count {}",
-                m.latency_total
-            );
-            out.push_str(
-                "# HELP refund_desk_graphql_errors_total GraphQL errors by extensions.code.\n",
-            );
-            out.push_str("# TYPE refund_desk_graphql_errors_total counter\n");
-            for (code, n) in &m.errors {
-                let _ = writeln!(
-                    out,
-                    "refund_desk_graphql_errors_total{{code=\"{code}\"}} {n}"
-                );
-            }
-            out.push_str("# HELP refund_desk_http_requests_in_flight Requests being served now.\n");
-            out.push_str("# TYPE refund_desk_http_requests_in_flight gauge\n");
-            let _ = writeln!(
-                out,
-                "refund_desk_http_requests_in_flight {}",
-                self.foreground.in_flight()
-            );
-            out.push_str(
-                "# HELP refund_desk_inbound_messages_total Verified inbound webhook messages by source and outcome.\n",
-            );
-            out.push_str("# TYPE refund_desk_inbound_messages_total counter\n");
-            for ((source, outcome), n) in &m.inbound {
-                let _ = writeln!(
-                    out,
-                    "refund_desk_inbound_messages_total{{source=\"{source}\",outcome=\"{outcome}\"}} {n}"
-                );
-            }
-            out.push_str(
-                "# HELP refund_desk_sql_statements_total SQL statements run for requests (background workers use a pool of their own).\n",
-            );
-            out.push_str("# TYPE refund_desk_sql_statements_total counter\n");
-            let _ = writeln!(
-                out,
-                "refund_desk_sql_statements_total {}",
-                self.sql_statements.load(Ordering::Relaxed)
-            );
-            let _ = writeln!(
-                out,
-                "refund_desk_sql_statement_failures_total {}",
-                self.sql_failures.load(Ordering::Relaxed)
-            );
-            out.push_str(
-                "# HELP refund_desk_ws_connections Open GraphQL WebSocket connections.\n",
-            );
-            out.push_str("# TYPE refund_desk_ws_connections gauge\n");
-            let _ = writeln!(
-                out,
-                "refund_desk_ws_connections {}",
-                self.ws_connections.load(Ordering::Relaxed)
-            );
-            if self.bus_enabled.load(Ordering::Relaxed) {
-                out.push_str("# HELP refund_desk_event_bus_lag Events numbered but not yet acknowledged by NATS.\n");
-                out.push_str("# TYPE refund_desk_event_bus_lag gauge\n");
-                let _ = writeln!(
-                    out,
-                    "refund_desk_event_bus_lag {}",
-                    self.bus_lag.load(Ordering::Relaxed)
-                );
-            }
-            if let Some(pool) = pool {
-                out.push_str("# HELP refund_desk_db_pool_connections Database pool connections.\n");
-                out.push_str("# TYPE refund_desk_db_pool_connections gauge\n");
-                let _ = writeln!(
-                    out,
-                    "refund_desk_db_pool_connections{{state=\"open\"}} {}",
-                    pool.size
-                );
-                let _ = writeln!(
-                    out,
-                    "refund_desk_db_pool_connections{{state=\"idle\"}} {}",
-                    pool.idle
-                );
-                let _ = writeln!(
-                    out,
-                    "refund_desk_db_pool_connections{{state=\"max\"}} {}",
-                    pool.max
-                );
-            }
-            out
-        })
+        }
+        let mut families = self.registry.gather();
+        if self.bus_enabled.load(Ordering::Relaxed) {
+            self.bus_gauge.set(self.bus_lag.load(Ordering::Relaxed));
+            families.extend(self.bus_gauge.collect());
+        }
+        TextEncoder::new()
+            .encode_to_string(&families)
+            .unwrap_or_else(|err| {
+                tracing::error!(cause = %err, "metrics could not be encoded");
+                String::new()
+            })
     }
 }

@@ -21,6 +21,10 @@ async fn health_readiness_and_metrics_answer() {
         "refund_desk_http_request_duration_seconds_bucket{le=\"+Inf\"}",
         "refund_desk_graphql_errors_total{code=\"UNAUTHENTICATED\"} 1",
         "refund_desk_db_pool_connections{state=\"max\"} 5",
+        "# TYPE refund_desk_http_request_duration_seconds histogram",
+        "refund_desk_http_request_duration_seconds_bucket{le=\"0.25\"}",
+        "# HELP refund_desk_sql_statements_total SQL statements",
+        "# TYPE refund_desk_ws_connections gauge",
     ] {
         assert!(text.contains(needle), "missing {needle} in\n{text}");
     }
