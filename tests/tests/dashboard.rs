@@ -201,7 +201,8 @@ async fn order_for(app: &TestApp, token: &str, n: u32, activation: Option<Option
 
 /// Every field the page can show, at every place the page reads a joined
 /// row, reads the same through `claims` (which reads only the columns the
-/// selection needs) as through `claim(id)` (whole rows, through loaders).
+/// selection needs) as through `order(id) { claims }` (whole rows, through
+/// loaders), and through `claim(id)` (shaped as the page is).
 #[tokio::test]
 async fn every_field_reads_the_same_through_the_claims_page_as_through_claim() {
     tests::on_every_backend(page_fields_match_claim).await;
@@ -272,10 +273,11 @@ async fn page_fields_match_claim(app: TestApp) {
     assert!(body["errors"].is_null(), "{body}");
 
     let token = admin.token.as_str();
-    let ids: Vec<String> = {
+    // (claim id, its order's id): each order has one claim.
+    let ids: Vec<(String, String)> = {
         let body = app
             .graphql(
-                "{ claims(first: 50) { nodes { id } } }",
+                "{ claims(first: 50) { nodes { id order { id } } } }",
                 json!({}),
                 Some(token),
             )
@@ -284,7 +286,10 @@ async fn page_fields_match_claim(app: TestApp) {
             .as_array()
             .unwrap()
             .iter()
-            .map(|n| n["id"].as_str().unwrap().to_string())
+            .map(|n| {
+                let id = |v: &serde_json::Value| v.as_str().unwrap().to_string();
+                (id(&n["id"]), id(&n["order"]["id"]))
+            })
             .collect()
     };
     assert_eq!(ids.len(), 4);
@@ -318,15 +323,24 @@ async fn page_fields_match_claim(app: TestApp) {
             let one_by_one: String = ids
                 .iter()
                 .enumerate()
-                .map(|(i, id)| format!("c{i}: claim(id: \"{id}\") {{ id {selection} }} "))
+                .map(|(i, (id, order))| {
+                    format!(
+                        "o{i}: order(id: \"{order}\") {{ claims {{ id {selection} }} }} \
+                         c{i}: claim(id: \"{id}\") {{ id {selection} }} "
+                    )
+                })
                 .collect();
             let whole = app
                 .graphql(&format!("{{ {one_by_one} }}"), json!({}), Some(token))
                 .await;
             assert!(whole["errors"].is_null(), "{selection}: {whole}");
             let expected: Vec<&serde_json::Value> = (0..ids.len())
+                .map(|i| &whole["data"][format!("o{i}")]["claims"][0])
+                .collect();
+            let single: Vec<&serde_json::Value> = (0..ids.len())
                 .map(|i| &whole["data"][format!("c{i}")])
                 .collect();
+            assert_eq!(single, expected, "{:?}: claim(id) {selection}", app.backend);
             let got: Vec<&serde_json::Value> = page["data"]["claims"]["nodes"]
                 .as_array()
                 .unwrap()
@@ -338,4 +352,35 @@ async fn page_fields_match_claim(app: TestApp) {
     }
     println!("{:?}: {compared} fields compared", app.backend);
     assert!(compared > 60, "only {compared} fields compared");
+}
+
+/// `claim(id)` with its order: the caller check and one statement, as the
+/// page reads its rows (revocation still checks the caller on every request).
+#[tokio::test]
+async fn a_claim_with_its_order_costs_two_statements() {
+    tests::on_every_backend(|app| async move {
+        let shop = app.staff(&[Role::Integration]).await;
+        let agent = app.staff(&[Role::SupportAgent]).await;
+        let order = app.delivered_order(&shop.token, "SO-ONE", "20.00", None).await;
+        let body = app
+            .submit_claim(&agent.token, json!({ "orderId": order, "reason": "NOT_DELIVERED", "description": "never arrived", "channel": "EMAIL" }))
+            .await;
+        let id = body["data"]["submitClaim"]["id"].as_str().unwrap().to_string();
+        let q = "query($id: ID!){ claim(id: $id) { id status order { number total { amount currency } customer { email } } } }";
+        let before = statements(&app).await;
+        let body = app.graphql(q, json!({ "id": id }), Some(&agent.token)).await;
+        let cost = statements(&app).await - before;
+        assert!(body["errors"].is_null(), "{body}");
+        assert_eq!(body["data"]["claim"]["order"]["number"], "SO-ONE");
+        assert_eq!(body["data"]["claim"]["order"]["total"]["amount"], "20.00");
+        assert_eq!(cost, 2, "{:?}: claim(id) with its order", app.backend);
+        // An unknown id is null, in the same two statements.
+        let before = statements(&app).await;
+        let body = app
+            .graphql(q, json!({ "id": uuid::Uuid::now_v7().to_string() }), Some(&agent.token))
+            .await;
+        assert!(body["data"]["claim"].is_null(), "{body}");
+        assert_eq!(statements(&app).await - before, 2);
+    })
+    .await;
 }

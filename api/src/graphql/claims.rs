@@ -19,7 +19,7 @@ use super::money::{money, MoneyInput, MoneyObject};
 use super::orders::Order;
 use super::payouts::Payout;
 use super::policy::EligibilityAssessment;
-use super::row_shape::claims_page_shape;
+use super::row_shape::{claim_shape, claims_page_shape};
 use super::scalars::Timestamp;
 use super::staff::{load_staff, Staff};
 use crate::auth::guard::roles;
@@ -300,7 +300,8 @@ impl ClaimQueryRoot {
     #[graphql(guard = "reads::<Claim>()")]
     async fn claim(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Claim>> {
         let id = parse_id(&id)?;
-        Ok(claims::find(db(ctx), id).await?.map(Claim::new))
+        let row = claim_list::find_with_relations(db(ctx), id, &claim_shape(ctx)).await?;
+        Ok(row.map(Claim::from_row))
     }
 
     #[graphql(guard = "reads::<Claim>()")]

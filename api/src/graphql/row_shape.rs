@@ -11,7 +11,9 @@
 //! its order's plan length). A field missing from a table reads every column
 //! of its type, so a new field is slow until listed here, never wrong. The
 //! `dashboard` tests compare each field read through the page with the same
-//! field read through `claim(id)`.
+//! field read through `order(id) { claims }` (whole rows, through loaders).
+//! `claim(id)` reads its claim the same way as the page, so one claim with
+//! its order is one statement after the caller check.
 
 use async_graphql::{Context, SelectionField};
 use sea_orm::Iterable;
@@ -23,15 +25,24 @@ use crate::service::claim_list::{add_columns, RowShape};
 /// The row shape of a `claims` page: the fields under `edges.node` and `nodes`.
 pub fn claims_page_shape(ctx: &Context<'_>) -> RowShape {
     let look = ctx.look_ahead();
-    let mut shape = RowShape::default();
     let nodes = look
         .field("edges")
         .field("node")
         .selection_fields()
         .into_iter()
         .chain(look.field("nodes").selection_fields());
-    for node in nodes {
-        for field in node.selection_set() {
+    shape_of(nodes)
+}
+
+/// The row shape of one claim (`claim(id)`): the fields selected on it.
+pub fn claim_shape(ctx: &Context<'_>) -> RowShape {
+    shape_of(ctx.look_ahead().selection_fields().into_iter())
+}
+
+fn shape_of<'a>(claims: impl Iterator<Item = SelectionField<'a>>) -> RowShape {
+    let mut shape = RowShape::default();
+    for claim in claims {
+        for field in claim.selection_set() {
             claim_field(&field, &mut shape);
         }
     }

@@ -455,6 +455,28 @@ pub async fn list_with_relations<C: ConnectionTrait>(
     Ok(page)
 }
 
+/// One claim, read as a page row is: the columns `shape` asks for, with its
+/// relations joined, in one statement (plus one for payouts when asked for).
+pub async fn find_with_relations<C: ConnectionTrait>(
+    conn: &C,
+    id: Uuid,
+    shape: &RowShape,
+) -> AppResult<Option<ClaimRow>> {
+    let shape = shape.with_ids();
+    let q = shape.apply(refund_claim::Entity::find_by_id(id));
+    let Some(res) = conn
+        .query_one_raw(q.build(conn.get_database_backend()))
+        .await?
+    else {
+        return Ok(None);
+    };
+    let mut rows = vec![shape.decode(&res)?];
+    if let Some(cols) = &shape.payouts {
+        attach_payouts(conn, &mut rows, cols).await?;
+    }
+    Ok(rows.pop())
+}
+
 /// Reads the payouts of a page's claims in one statement, with the columns
 /// `cols` (id first, claim id among them), and hands each claim its own.
 /// The page does it rather than a loader: it knows the claims and the
