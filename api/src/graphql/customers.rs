@@ -71,9 +71,7 @@ impl Customer {
         let page = page_request(ctx, first, after, None, None)?;
         if page.cursor.is_none() {
             let key = (self.0.id, page.size);
-            let rows = ctx
-                .data::<super::loaders::RequestLoader<CustomerOrdersLoader>>()
-                .map_err(|_| AppError::internal("customer orders loader is not registered"))?
+            let rows = super::loaders::keyed_loader::<_, CustomerOrdersLoader>(ctx)?
                 .load_one(key)
                 .await
                 .map_err(AppError::internal)?

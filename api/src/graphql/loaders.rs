@@ -222,16 +222,9 @@ impl Loader<Uuid> for OrderMoneyLoader {
 
 /// A loader failure, shareable between the fields that waited on it. The
 /// cause was already logged when the service produced it.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
 pub struct AppErrorShared(pub String);
-
-impl std::fmt::Display for AppErrorShared {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for AppErrorShared {}
 
 /// Logs the cause once, then shares the failure with every waiting field.
 fn shared(e: crate::error::AppError) -> Arc<AppErrorShared> {
@@ -245,16 +238,10 @@ pub async fn load<L>(
     key: Uuid,
 ) -> async_graphql::Result<Option<L::Value>>
 where
-    L: Loader<Uuid>,
+    L: Lazy + Loader<Uuid>,
     L::Error: std::error::Error + Send + Sync + 'static,
 {
-    let loader = ctx.data::<RequestLoader<L>>().map_err(|_| {
-        crate::error::AppError::internal(format!(
-            "loader {} is not registered",
-            std::any::type_name::<L>()
-        ))
-    })?;
-    loader
+    loader::<L>(ctx)?
         .load_one(key)
         .await
         .map_err(|e| crate::error::AppError::internal(e).into())
@@ -285,7 +272,7 @@ pub async fn load_list<L, M, N>(
     node: impl Fn(M) -> N,
 ) -> async_graphql::Result<Vec<N>>
 where
-    L: Loader<Uuid, Value = Vec<M>>,
+    L: Lazy + Loader<Uuid, Value = Vec<M>>,
     L::Error: std::error::Error + Send + Sync + 'static,
 {
     let rows = load::<L>(ctx, key).await?.unwrap_or_default();
@@ -308,12 +295,77 @@ where
     l
 }
 
-/// The loader of type `L` of the current request.
-pub fn loader<'a, L: Loader<Uuid>>(
+/// The loader of type `L` of the current request, made on first use.
+pub fn loader<'a, L: Lazy + Loader<Uuid>>(
     ctx: &'a async_graphql::Context<'_>,
 ) -> async_graphql::Result<&'a RequestLoader<L>> {
-    ctx.data::<RequestLoader<L>>()
+    keyed_loader::<Uuid, L>(ctx)
 }
+
+/// [`loader`] for a loader whose keys are not plain ids.
+pub fn keyed_loader<'a, K, L>(
+    ctx: &'a async_graphql::Context<'_>,
+) -> async_graphql::Result<&'a RequestLoader<L>>
+where
+    K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
+    L: Lazy + Loader<K>,
+{
+    let loaders = ctx
+        .data::<Loaders>()
+        .map_err(|_| crate::error::AppError::internal("the request has no loaders registered"))?;
+    Ok(L::cell(&loaders.cells)
+        .get_or_init(|| request_loader::<K, L>(L::make(&loaders.db), loaders.cache)))
+}
+
+/// A request's loaders. Each is made the first time a field asks for it: a
+/// request uses a few of the fourteen, and making all of them (an `Arc`, a
+/// cache map and a connection handle each) was a fixed cost on every request.
+pub struct Loaders {
+    db: DatabaseConnection,
+    cache: bool,
+    cells: LoaderCells,
+}
+
+/// A loader the request makes on first use.
+pub trait Lazy: Sized + Send + Sync + 'static {
+    fn cell(cells: &LoaderCells) -> &std::sync::OnceLock<RequestLoader<Self>>;
+    fn make(db: &DatabaseConnection) -> Self;
+}
+
+macro_rules! lazy_loaders {
+    ($($loader:ident => $field:ident),+ $(,)?) => {
+        /// One slot per loader type.
+        #[derive(Default)]
+        pub struct LoaderCells {
+            $($field: std::sync::OnceLock<RequestLoader<$loader>>,)+
+        }
+        $(impl Lazy for $loader {
+            fn cell(cells: &LoaderCells) -> &std::sync::OnceLock<RequestLoader<Self>> {
+                &cells.$field
+            }
+            fn make(db: &DatabaseConnection) -> Self {
+                $loader(db.clone())
+            }
+        })+
+    };
+}
+
+lazy_loaders!(
+    StaffLoader => staff,
+    CustomerLoader => customer,
+    OrderLoader => order,
+    ClaimLoader => claim,
+    ActivationByOrderLoader => activation_by_order,
+    ContactsByCustomerLoader => contacts_by_customer,
+    OrderMoneyLoader => order_money,
+    EvidenceByClaimLoader => evidence_by_claim,
+    EventsByClaimLoader => events_by_claim,
+    PayoutsByClaimLoader => payouts_by_claim,
+    PayoutsByOrderLoader => payouts_by_order,
+    ClaimsByOrderLoader => claims_by_order,
+    ChargebacksByOrderLoader => chargebacks_by_order,
+    CustomerOrdersLoader => customer_orders,
+);
 
 /// Every loader of a request, created fresh per request (their caches must
 /// never outlive it).
@@ -337,28 +389,11 @@ pub fn register(
     db: &DatabaseConnection,
     cache: bool,
 ) -> async_graphql::Request {
-    macro_rules! with_loaders {
-        ($req:expr, $($loader:ident),+) => {
-            $req$(.data(request_loader($loader(db.clone()), cache)))+
-        };
-    }
-    with_loaders!(
-        req,
-        StaffLoader,
-        CustomerLoader,
-        OrderLoader,
-        ClaimLoader,
-        ActivationByOrderLoader,
-        ContactsByCustomerLoader,
-        OrderMoneyLoader,
-        EvidenceByClaimLoader,
-        EventsByClaimLoader,
-        PayoutsByClaimLoader,
-        PayoutsByOrderLoader,
-        ClaimsByOrderLoader,
-        ChargebacksByOrderLoader,
-        CustomerOrdersLoader
-    )
+    req.data(Loaders {
+        db: db.clone(),
+        cache,
+        cells: LoaderCells::default(),
+    })
 }
 
 #[cfg(test)]

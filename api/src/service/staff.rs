@@ -3,7 +3,7 @@
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, IntoActiveModel, QueryFilter,
+    EntityTrait, IntoActiveModel, QueryFilter, QuerySelect,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -369,14 +369,26 @@ pub async fn principal_for<C: ConnectionTrait>(
     id: Uuid,
     token_version: i32,
 ) -> AppResult<Option<Principal>> {
-    let Some(staff) = find(conn, id).await? else {
+    // Every request runs this: only the three columns the check needs, not
+    // the row with its password hash.
+    let row: Option<(bool, i32, String)> = staff::Entity::find_by_id(id)
+        .select_only()
+        .columns([
+            staff::Column::Active,
+            staff::Column::TokenVersion,
+            staff::Column::Roles,
+        ])
+        .into_tuple()
+        .one(conn)
+        .await?;
+    let Some((active, version, roles)) = row else {
         return Ok(None);
     };
-    if !staff.active || staff.token_version != token_version {
+    if !active || version != token_version {
         return Ok(None);
     }
     Ok(Some(Principal {
-        staff_id: staff.id,
-        roles: roles_of(&staff)?,
+        staff_id: id,
+        roles: RoleSet::from_stored(&roles).map_err(AppError::internal)?,
     }))
 }
