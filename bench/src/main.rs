@@ -15,6 +15,7 @@ mod events;
 mod evidence;
 mod ingest;
 mod load;
+mod lookup;
 mod process;
 mod reference;
 
@@ -69,6 +70,8 @@ enum Command {
     Ingest(ingest::IngestArgs),
     /// Memory under concurrent evidence uploads and downloads (evidence.rs).
     Evidence(evidence::EvidenceArgs),
+    /// One claim with its order against a hand-written handler (lookup.rs).
+    Lookup(RunArgs),
 }
 
 #[derive(clap::Args)]
@@ -204,6 +207,7 @@ fn main() {
             Some(Command::Events(a)) => events::run(a).await,
             Some(Command::Ingest(a)) => ingest::run(a).await,
             Some(Command::Evidence(a)) => evidence::run(a).await,
+            Some(Command::Lookup(a)) => lookup::run(a).await,
             None => run(cli.run).await,
         }
     });

@@ -52,6 +52,7 @@ pub async fn serve(settings: api::config::Settings) -> std::io::Result<()> {
         App::new()
             .app_data(state.clone())
             .route("/claims", web::get().to(claims))
+            .route("/claim/{id}", web::get().to(claim))
             .route("/metrics", web::get().to(metrics))
     })
     .listen(listener)?
@@ -103,11 +104,10 @@ u.email, a.status AS a_status, a.delivered_at AS a_delivered_at, s.name AS assig
 FROM refund_claims c JOIN orders o ON o.id = c.order_id JOIN customers u ON u.id = c.customer_id \
 LEFT JOIN activations a ON a.order_id = o.id LEFT JOIN staff s ON s.id = c.assignee_id";
 
-async fn page(
-    req: &HttpRequest,
-    state: &State,
-    q: &Params,
-) -> Result<Option<Json>, sea_orm::DbErr> {
+/// The caller check both handlers make, as the API makes it: a valid token
+/// of an active staff member whose token version still matches and whose
+/// roles may read claims. One statement.
+async fn may_read_claims(req: &HttpRequest, state: &State) -> Result<bool, sea_orm::DbErr> {
     let backend = state.db.get_database_backend();
     let token = req
         .headers()
@@ -115,7 +115,7 @@ async fn page(
         .and_then(|h| h.to_str().ok())
         .and_then(|h| h.strip_prefix("Bearer "));
     let Some((staff_id, version)) = token.and_then(|t| state.tokens.verify(t)) else {
-        return Ok(None);
+        return Ok(false);
     };
     let me = state
         .db
@@ -125,15 +125,60 @@ async fn page(
             vec![staff_id.into()],
         ))
         .await?;
-    let allowed = me.is_some_and(|r| {
+    Ok(me.is_some_and(|r| {
         r.try_get::<bool>("", "active").unwrap_or(false)
             && r.try_get::<i32>("", "token_version").ok() == Some(version)
             && r.try_get::<String>("", "roles")
                 .is_ok_and(|roles| CLAIM_READERS.iter().any(|w| roles.contains(w)))
-    });
-    if !allowed {
+    }))
+}
+
+/// `GET /claim/{id}`: what `claim(id) { id status order { number total } }`
+/// answers, by hand: the caller check, then one join.
+async fn claim(req: HttpRequest, state: web::Data<State>, id: web::Path<Uuid>) -> HttpResponse {
+    let one = async {
+        if !may_read_claims(&req, &state).await? {
+            return Ok(None);
+        }
+        let backend = state.db.get_database_backend();
+        let row = state
+            .db
+            .query_one_raw(sql(
+                backend,
+                "SELECT c.id, c.status, o.number, o.total_minor, o.currency FROM refund_claims c \
+                 JOIN orders o ON o.id = c.order_id WHERE c.id = ?",
+                vec![id.into_inner().into()],
+            ))
+            .await?;
+        let claim = match row {
+            None => Json::Null,
+            Some(r) => json!({
+                "id": r.try_get::<Uuid>("", "id")?.to_string(),
+                "status": r.try_get::<String>("", "status")?,
+                "order": {
+                    "number": r.try_get::<String>("", "number")?,
+                    "total": money(r.try_get("", "total_minor")?, &r.try_get::<String>("", "currency")?),
+                },
+            }),
+        };
+        Ok::<_, sea_orm::DbErr>(Some(json!({ "data": { "claim": claim } })))
+    };
+    match one.await {
+        Ok(Some(body)) => HttpResponse::Ok().json(body),
+        Ok(None) => unauthenticated(),
+        Err(e) => HttpResponse::InternalServerError().body(e.to_string()),
+    }
+}
+
+async fn page(
+    req: &HttpRequest,
+    state: &State,
+    q: &Params,
+) -> Result<Option<Json>, sea_orm::DbErr> {
+    if !may_read_claims(req, state).await? {
         return Ok(None);
     }
+    let backend = state.db.get_database_backend();
 
     let size = q.first.min(100);
     let after = q
