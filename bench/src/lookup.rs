@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 
 use crate::load::Call;
 use crate::process::Server;
-use crate::{machine, measure_level, prepare, LevelRounds, RunArgs};
+use crate::{machine, measure_rounds, prepare, LevelRounds, RunArgs};
 
 const LOOKUP: &str =
     "query($id: ID!){ claim(id: $id) { id status order { number total { amount currency } } } }";
@@ -49,15 +49,12 @@ async fn measure(name: &str, url: &str, args: &RunArgs) -> Result<Vec<LevelRound
     }
     let http = reqwest::Client::new();
     let api = Server::start("serve-api", url, args.pool);
-    let login: Value = http
-        .post(format!("{}/graphql", api.base))
-        .json(&json!({ "query": "mutation($e: String!, $p: String!){ login(email: $e, password: $p) { token } }", "variables": { "e": "refund-manager@demo.refund-desk.test", "p": api::service::demo::DEMO_PASSWORD } }))
-        .send()
-        .await
-        .map_err(|e| e.to_string())?
-        .json()
-        .await
-        .map_err(|e| e.to_string())?;
+    let credentials = json!({ "query": "mutation($e: String!, $p: String!){ login(email: $e, password: $p) { token } }", "variables": { "e": "refund-manager@demo.refund-desk.test", "p": api::service::demo::DEMO_PASSWORD } });
+    let login = json_of(
+        http.post(format!("{}/graphql", api.base))
+            .json(&credentials),
+    )
+    .await?;
     let token = login["data"]["login"]["token"]
         .as_str()
         .ok_or(format!("login failed: {login}"))?
@@ -66,25 +63,19 @@ async fn measure(name: &str, url: &str, args: &RunArgs) -> Result<Vec<LevelRound
     let reference = Server::start("serve-reference", url, args.pool);
     // Both answer the same JSON for every id before anything is measured.
     for id in &ids {
-        let ours: Value = http
-            .post(format!("{}/graphql", api.base))
-            .bearer_auth(&token)
-            .json(&json!({ "query": LOOKUP, "variables": { "id": id }, "extensions": persisted }))
-            .send()
-            .await
-            .map_err(|e| e.to_string())?
-            .json()
-            .await
-            .map_err(|e| e.to_string())?;
-        let theirs: Value = http
-            .get(format!("{}/claim/{id}", reference.base))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .map_err(|e| e.to_string())?
-            .json()
-            .await
-            .map_err(|e| e.to_string())?;
+        let ours = json_of(
+            http.post(format!("{}/graphql", api.base))
+                .bearer_auth(&token)
+                .json(
+                    &json!({ "query": LOOKUP, "variables": { "id": id }, "extensions": persisted }),
+                ),
+        )
+        .await?;
+        let theirs = json_of(
+            http.get(format!("{}/claim/{id}", reference.base))
+                .bearer_auth(&token),
+        )
+        .await?;
         if ours != theirs {
             return Err(format!(
                 "claim {id} differs:\nRefund Desk: {ours}\nreference:   {theirs}"
@@ -108,26 +99,14 @@ async fn measure(name: &str, url: &str, args: &RunArgs) -> Result<Vec<LevelRound
             .collect::<Vec<_>>(),
     );
     let token = Arc::new(token);
-    let mut levels = Vec::new();
-    for &clients in &args.clients {
-        let mut rounds = LevelRounds {
-            clients,
-            api: Vec::new(),
-            reference: Vec::new(),
-        };
-        for round in 1..=args.rounds {
-            println!(
-                "{name} lookup: {clients} clients, round {round}: Refund Desk, then the reference"
-            );
-            rounds
-                .api
-                .push(measure_level(&api, &api_calls, &token, clients, args).await);
-            rounds
-                .reference
-                .push(measure_level(&reference, &reference_calls, &token, clients, args).await);
-        }
-        levels.push(rounds);
-    }
+    let levels = measure_rounds(
+        &format!("{name} lookup"),
+        (&api, &api_calls),
+        (&reference, &reference_calls),
+        &token,
+        args,
+    )
+    .await;
     Ok(levels)
 }
 
@@ -186,4 +165,10 @@ fn markdown(args: &RunArgs, backends: &[(String, Vec<LevelRounds>)]) -> String {
     }
     let _ = write!(md, "{END}");
     md
+}
+
+/// Sends a request and reads its JSON answer.
+async fn json_of(req: reqwest::RequestBuilder) -> Result<Value, String> {
+    let res = req.send().await.map_err(|e| e.to_string())?;
+    res.json().await.map_err(|e| e.to_string())
 }

@@ -411,6 +411,37 @@ async fn measure_level(
     level
 }
 
+/// Every load level of `args`, in rounds: Refund Desk, then the reference.
+/// Both servers stay up; only the one being measured gets load. Rounds
+/// alternate them so a slower minute of the shared machine hits both.
+async fn measure_rounds(
+    name: &str,
+    (api, api_calls): (&Server, &Arc<Vec<Call>>),
+    (reference, reference_calls): (&Server, &Arc<Vec<Call>>),
+    token: &Arc<String>,
+    args: &RunArgs,
+) -> Vec<LevelRounds> {
+    let mut levels = Vec::new();
+    for &clients in &args.clients {
+        let mut rounds = LevelRounds {
+            clients,
+            api: Vec::new(),
+            reference: Vec::new(),
+        };
+        for round in 1..=args.rounds {
+            println!("{name}: {clients} clients, round {round}: Refund Desk, then the reference");
+            rounds
+                .api
+                .push(measure_level(api, api_calls, token, clients, args).await);
+            rounds
+                .reference
+                .push(measure_level(reference, reference_calls, token, clients, args).await);
+        }
+        levels.push(rounds);
+    }
+    levels
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     v[v.len() / 2]
@@ -511,27 +542,15 @@ async fn measure(name: &str, url: &str, args: &RunArgs) -> Result<BackendResult,
             })
             .collect::<Vec<_>>(),
     );
-    // Both servers stay up; only the one being measured gets load. Rounds
-    // alternate them so a slower minute of the shared machine hits both.
     let token = Arc::new(token);
-    let mut levels = Vec::new();
-    for &clients in &args.clients {
-        let mut rounds = LevelRounds {
-            clients,
-            api: Vec::new(),
-            reference: Vec::new(),
-        };
-        for round in 1..=args.rounds {
-            println!("{name}: {clients} clients, round {round}: Refund Desk, then the reference");
-            rounds
-                .api
-                .push(measure_level(&api, &api_calls, &token, clients, args).await);
-            rounds
-                .reference
-                .push(measure_level(&reference, &reference_calls, &token, clients, args).await);
-        }
-        levels.push(rounds);
-    }
+    let levels = measure_rounds(
+        name,
+        (&api, &api_calls),
+        (&reference, &reference_calls),
+        &token,
+        args,
+    )
+    .await;
     drop(reference);
 
     // refundReport over two years, through the API and as the service's SQL

@@ -155,13 +155,19 @@ export function openDialog({ title, fields = [], intro, confirm, onConfirm, onRe
   return dialog;
 }
 
-/** "Previous page" / "Next page" for a cursor-paged list. */
-export function pager({ hasPrevious, hasNext, onPrevious, onNext }) {
+/**
+ * "Previous page" / "Next page" for a cursor-paged list. `cursors` holds the
+ * `after` of every page up to the one shown (null first); `load` reads the
+ * page after the last of them.
+ */
+export function pager(cursors, pageInfo, load) {
+  const previous = () => { cursors.pop(); load(); };
+  const next = () => { cursors.push(pageInfo.endCursor); load(); };
   return h(
     'nav',
     { class: 'pager', 'aria-label': 'Pages' },
-    h('button', { type: 'button', disabled: !hasPrevious, onclick: onPrevious }, 'Previous page'),
-    h('button', { type: 'button', disabled: !hasNext, onclick: onNext }, 'Next page'),
+    h('button', { type: 'button', disabled: cursors.length <= 1, onclick: previous }, 'Previous page'),
+    h('button', { type: 'button', disabled: !pageInfo.hasNextPage, onclick: next }, 'Next page'),
   );
 }
 

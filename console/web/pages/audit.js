@@ -66,12 +66,7 @@ export default {
             details(e.details),
             e.requestId ? h('code', { class: 'id' }, e.requestId) : '—',
           ]), 'No entries match.'),
-          pager({
-            hasPrevious: cursors.length > 1,
-            hasNext: auditLog.pageInfo.hasNextPage,
-            onPrevious: () => { cursors.pop(); load(); },
-            onNext: () => { cursors.push(auditLog.pageInfo.endCursor); load(); },
-          }),
+          pager(cursors, auditLog.pageInfo, load),
         );
       } catch (err) {
         alerts.show(err);

@@ -100,12 +100,7 @@ export default {
         replace(
           results,
           table('Chargebacks', ['Order', 'Amount', 'Reason code', 'Provider reference', 'Opened', 'Prior contact', 'Action taken', 'Overlaps a refund', 'Status', ...(mayAct ? ['Actions'] : [])], rows, 'No chargebacks.'),
-          pager({
-            hasPrevious: cursors.length > 1,
-            hasNext: chargebacks.pageInfo.hasNextPage,
-            onPrevious: () => { cursors.pop(); load(); },
-            onNext: () => { cursors.push(chargebacks.pageInfo.endCursor); load(); },
-          }),
+          pager(cursors, chargebacks.pageInfo, load),
         );
       } catch (err) {
         alerts.show(err);

@@ -122,12 +122,7 @@ export default {
           results,
           h('p', { class: 'count' }, `${claims.totalCount} claim${claims.totalCount === 1 ? '' : 's'}`),
           table('Claims queue', ['Order', 'Customer', 'Reason', 'Status', 'Eligibility', 'Requested', 'Assignee', 'Submitted'], rows(claims.nodes), 'No claims match these filters.'),
-          pager({
-            hasPrevious: cursors.length > 1,
-            hasNext: claims.pageInfo.hasNextPage,
-            onPrevious: () => { cursors.pop(); load(); },
-            onNext: () => { cursors.push(claims.pageInfo.endCursor); load(); },
-          }),
+          pager(cursors, claims.pageInfo, load),
         );
         return true;
       } catch (err) {

@@ -48,12 +48,7 @@ export default {
               })
               : '—',
           ]), 'No messages.'),
-          pager({
-            hasPrevious: cursors.length > 1,
-            hasNext: inboundMessages.pageInfo.hasNextPage,
-            onPrevious: () => { cursors.pop(); load(); },
-            onNext: () => { cursors.push(inboundMessages.pageInfo.endCursor); load(); },
-          }),
+          pager(cursors, inboundMessages.pageInfo, load),
         );
       } catch (err) {
         alerts.show(err);

@@ -87,12 +87,7 @@ export default {
           results,
           h('p', { class: 'count' }, `${payouts.totalCount} payout${payouts.totalCount === 1 ? '' : 's'}`),
           table('Payouts', headers, rows, 'No payouts match.'),
-          pager({
-            hasPrevious: cursors.length > 1,
-            hasNext: payouts.pageInfo.hasNextPage,
-            onPrevious: () => { cursors.pop(); load(); },
-            onNext: () => { cursors.push(payouts.pageInfo.endCursor); load(); },
-          }),
+          pager(cursors, payouts.pageInfo, load),
         );
         return true;
       } catch (err) {

@@ -115,12 +115,7 @@ export default {
         replace(
           results,
           table('Staff', ['Name', 'Email', 'Roles', 'State', 'Since', 'Actions'], rows),
-          pager({
-            hasPrevious: cursors.length > 1,
-            hasNext: staff.pageInfo.hasNextPage,
-            onPrevious: () => { cursors.pop(); load(); },
-            onNext: () => { cursors.push(staff.pageInfo.endCursor); load(); },
-          }),
+          pager(cursors, staff.pageInfo, load),
         );
       } catch (err) {
         alerts.show(err);

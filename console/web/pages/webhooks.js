@@ -125,12 +125,7 @@ export default {
             [d.responseStatus ? `HTTP ${d.responseStatus}` : '', d.lastError ? ` ${d.lastError}` : ''].join('') || '—',
             actionButton('Redeliver', alerts, () => gql(M.redeliver, { id: d.id }).then(loadDeliveries)),
           ]), 'No deliveries.'),
-          pager({
-            hasPrevious: cursors.length > 1,
-            hasNext: webhookDeliveries.pageInfo.hasNextPage,
-            onPrevious: () => { cursors.pop(); loadDeliveries(); },
-            onNext: () => { cursors.push(webhookDeliveries.pageInfo.endCursor); loadDeliveries(); },
-          }),
+          pager(cursors, webhookDeliveries.pageInfo, loadDeliveries),
         );
       } catch (err) {
         alerts.show(err);
