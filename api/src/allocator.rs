@@ -13,10 +13,9 @@ const ALLOW_THP: mi_option_t = 43;
 
 /// Milliseconds before freed memory is returned to the OS.
 ///
-/// mimalloc v3 waits a second. Under 32 concurrent dashboard pages that kept
-/// about 7 MiB more resident at the peak than 10 ms (v2's default) did, for no
-/// throughput change within the bench's noise; 0 (return at once) saved a
-/// little more but cost the reference server a sixth of its throughput.
+/// mimalloc v3 waits a second, which keeps more memory resident at the peak
+/// of concurrent dashboard pages than 10 ms (v2's default) for no throughput
+/// gain; 0 (return at once) cost throughput (BENCHMARKS.md has the figures).
 const PURGE_DELAY_MS: i64 = 10;
 
 /// Applies the settings above and turns transparent huge pages off; call

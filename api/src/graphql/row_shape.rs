@@ -1,10 +1,9 @@
 //! Which columns the claims page reads, worked out from the fields the query
 //! selects, so a dashboard row reads the columns it shows (23 for the
-//! dashboard's query) and not whole rows of five tables (71). On SQLite that
-//! cut copying and decoding columns from about 23 % to 10 % of the CPU; the
-//! benchmark's throughput did not move measurably (BENCHMARKS.md). The
-//! claims' payouts are read the same way, by the page's second statement
-//! (5 columns for the dashboard, not 17).
+//! dashboard's query) and not whole rows of five tables (71), which cuts the
+//! CPU spent copying and decoding columns (BENCHMARKS.md has the profile).
+//! The claims' payouts are read the same way, by the page's second
+//! statement (5 columns for the dashboard, not 17).
 //!
 //! Each table below lists, for every field of a GraphQL type, the columns its
 //! resolver reads, including through helpers (an activation's status needs

@@ -107,8 +107,7 @@ const ASSIGNEE: &str = "s_";
 /// type's default. Listing every field makes a new column a compile error
 /// here rather than a silent default. Columns are read by position: by name,
 /// sea-orm formats each prefixed name and the driver looks it up, per column
-/// and row (decoding the page fell from 12.7 % to 10.2 % of the request
-/// threads' samples, BENCHMARKS.md).
+/// and row (BENCHMARKS.md has the profile).
 macro_rules! partial_model {
     ($res:expr, $base:expr, $cols:expr, $module:ident { $($field:ident: $col:ident),+ $(,)? }) => {{
         use entity::$module::{Column, Model};

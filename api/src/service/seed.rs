@@ -73,8 +73,8 @@ where
 /// Seeds `orders` demo orders (skipped when demo orders already exist).
 /// Gives PostgreSQL's planner statistics for what was just loaded. Right after
 /// a bulk load it has none until autovacuum runs (never, where autovacuum is
-/// off), and without them it read all 48k payouts for a page's 50 claims
-/// instead of using the claim_id index (5.8 ms against 0.5 ms). MariaDB
+/// off), and without them it read every payout for a page's 50 claims
+/// instead of using the claim_id index. MariaDB
 /// keeps InnoDB statistics by itself; SQLite's planner already picks the
 /// indexes the pages need without `sqlite_stat1`.
 async fn refresh_statistics(db: &DatabaseConnection) -> AppResult<()> {
