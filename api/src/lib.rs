@@ -6,7 +6,6 @@ pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod error;
-pub mod exports;
 pub mod foreground;
 pub mod graphql;
 pub mod http;

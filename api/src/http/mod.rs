@@ -1,13 +1,14 @@
 //! The HTTP layer, one concern per file: the GraphQL endpoint
 //! (`graphql`), who is calling (`auth`), how responses and errors are
 //! written (`response`), request bodies (`body`), health and metrics
-//! (`health`), the console's files (`console`), and the middleware every
-//! request passes (`observe`).
+//! (`health`), the CSV exports (`exports`), the console's files (`console`),
+//! and the middleware every request passes (`observe`).
 
 mod auth;
 mod body;
 mod console;
 mod evidence;
+mod exports;
 mod graphql;
 mod health;
 mod integrations;
@@ -52,14 +53,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/graphql/ws", web::get().to(ws::upgrade))
         .route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
-        .route(
-            "/exports/claims.csv",
-            web::get().to(crate::exports::claims_csv),
-        )
-        .route(
-            "/exports/payouts.csv",
-            web::get().to(crate::exports::payouts_csv),
-        )
+        .route("/exports/claims.csv", web::get().to(exports::claims_csv))
+        .route("/exports/payouts.csv", web::get().to(exports::payouts_csv))
         .route(
             "/integrations/woocommerce",
             web::post().to(integrations::woocommerce),

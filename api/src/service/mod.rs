@@ -14,6 +14,7 @@ pub mod demo;
 pub mod eligibility;
 pub mod events;
 pub mod evidence;
+pub mod exports;
 pub mod faults;
 pub mod idempotency;
 pub mod inbound;

@@ -12,7 +12,6 @@
 //! `+`, `-` or `@` as a formula (OWASP "CSV injection"), so such a cell gets
 //! a leading `'`. Ids, enums, amounts and times are ours and never start so.
 
-use std::collections::HashMap;
 use std::fmt::Display;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -23,28 +22,23 @@ use actix_web::web::{self, Bytes};
 use actix_web::{HttpRequest, HttpResponse};
 use chrono::{DateTime, SecondsFormat, Utc};
 use futures_util::stream;
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::DatabaseConnection;
 use tracing::{Instrument, Span};
 use uuid::Uuid;
 
-use entity::{customer, order, staff};
-
+use super::response::app_error_response;
+use super::{authenticate, credentials, AppState};
 use crate::auth::guard::roles;
 use crate::auth::{AuthState, Principal};
 use crate::domain::email::mask_email;
-use crate::domain::page::{Direction, PageRequest};
 use crate::domain::{Currency, Email, Money};
 use crate::error::{AppError, AppResult};
-use crate::http::response::app_error_response;
-use crate::http::{authenticate, credentials, AppState};
 use crate::metrics::Metrics;
-use crate::service::claim_list::{self, ClaimOrder, ClaimQuery};
-use crate::service::payouts::{self, PayoutQuery};
+use crate::service::claim_list::{ClaimOrder, ClaimQuery};
+use crate::service::exports;
+use crate::service::payouts::PayoutQuery;
 use crate::service::text::exact_filter;
 use crate::service::truncate_micros;
-
-/// Rows per database read, and so per chunk of the body.
-const PAGE_SIZE: usize = 500;
 
 /// Header rows, as in DESIGN.md "Limits and exports".
 const CLAIM_COLUMNS: &str = "id,submitted_at,status,reason,eligibility,rule,order_number,customer_email,requested_amount,approved_amount,currency,decided_at,decided_by";
@@ -201,33 +195,20 @@ struct Chunk {
 }
 
 impl Export {
-    /// Reads the page after `after` (the header row comes with the first) and
-    /// resolves its relations with one query each, never one per row.
+    /// The page after `after` as CSV (the header row comes with the first).
     async fn page(&self, db: &DatabaseConnection, after: Option<Uuid>) -> AppResult<Chunk> {
-        let page = PageRequest {
-            size: PAGE_SIZE,
-            direction: Direction::Forward,
-            cursor: after,
-            count_total: false,
-        };
         let mut out = csv::Writer::from_writer(Vec::new());
         let next = match self {
             Export::Claims { filter, sort, mask } => {
-                let found = claim_list::list(db, filter, *sort, &page).await?;
-                let rows = found.items;
+                let page = exports::claims(db, filter, *sort, after).await?;
                 if after.is_none() {
                     out.write_record(CLAIM_COLUMNS.split(','))
                         .map_err(AppError::internal)?;
                 }
-                let ids = rows.iter().map(|c| c.order_id);
-                let numbers = lookup(db, order::Column::Id, order::Column::Number, ids).await?;
-                let ids = rows.iter().map(|c| c.customer_id);
-                let emails = lookup(db, customer::Column::Id, customer::Column::Email, ids).await?;
-                let ids = rows.iter().filter_map(|c| c.decided_by);
-                let staff = lookup(db, staff::Column::Id, staff::Column::Email, ids).await?;
-                for c in &rows {
+                for line in &page.lines {
+                    let c = &line.claim;
                     let cur = Currency::parse(&c.currency).map_err(AppError::internal)?;
-                    let email = emails.get(&c.customer_id).cloned().unwrap_or_default();
+                    let email = line.customer_email.clone().unwrap_or_default();
                     out.write_record([
                         c.id.to_string(),
                         time(c.submitted_at),
@@ -235,33 +216,31 @@ impl Export {
                         c.reason.clone(),
                         c.eligibility_outcome.clone(),
                         c.eligibility_rule.clone(),
-                        text(numbers.get(&c.order_id)),
+                        text(line.order_number.as_ref()),
                         text(Some(&if *mask { mask_email(&email) } else { email })),
                         amount(c.requested_minor, cur),
                         c.approved_minor.map(|m| amount(m, cur)).unwrap_or_default(),
                         cur.code().to_string(),
                         c.decided_at.map(time).unwrap_or_default(),
-                        text(c.decided_by.and_then(|id| staff.get(&id))),
+                        text(line.decided_by_email.as_ref()),
                     ])
                     .map_err(AppError::internal)?;
                 }
-                rows.last().map(|c| c.id).filter(|_| found.has_next)
+                page.next
             }
             Export::Payouts(filter) => {
-                let found = payouts::list(db, filter, &page).await?;
-                let rows = found.items;
+                let page = exports::payouts(db, filter, after).await?;
                 if after.is_none() {
                     out.write_record(PAYOUT_COLUMNS.split(','))
                         .map_err(AppError::internal)?;
                 }
-                let ids = rows.iter().map(|p| p.order_id);
-                let numbers = lookup(db, order::Column::Id, order::Column::Number, ids).await?;
-                for p in &rows {
+                for line in &page.lines {
+                    let p = &line.payout;
                     let cur = Currency::parse(&p.currency).map_err(AppError::internal)?;
                     out.write_record([
                         p.id.to_string(),
                         p.claim_id.to_string(),
-                        text(numbers.get(&p.order_id)),
+                        text(line.order_number.as_ref()),
                         amount(p.amount_minor, cur),
                         cur.code().to_string(),
                         p.method.clone(),
@@ -273,7 +252,7 @@ impl Export {
                     ])
                     .map_err(AppError::internal)?;
                 }
-                rows.last().map(|p| p.id).filter(|_| found.has_next)
+                page.next
             }
         };
         let csv = out
@@ -299,34 +278,6 @@ fn text(value: Option<&String>) -> String {
     } else {
         value.to_string()
     }
-}
-
-/// `id → value` for the distinct ids, in one `IN` query (skipped when empty).
-async fn lookup<C>(
-    db: &DatabaseConnection,
-    id: C,
-    value: C,
-    ids: impl Iterator<Item = Uuid>,
-) -> AppResult<HashMap<Uuid, String>>
-where
-    C: ColumnTrait,
-    C::EntityName: EntityTrait<Column = C>,
-{
-    let mut ids: Vec<Uuid> = ids.collect();
-    ids.sort_unstable();
-    ids.dedup();
-    if ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let rows: Vec<(Uuid, String)> = C::EntityName::find()
-        .select_only()
-        .column(id)
-        .column(value)
-        .filter(id.is_in(ids))
-        .into_tuple()
-        .all(db)
-        .await?;
-    Ok(rows.into_iter().collect())
 }
 
 /// What the body stream carries from one chunk to the next.
