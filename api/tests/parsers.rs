@@ -92,7 +92,7 @@ proptest! {
 
     #[test]
     fn cursors_decode_what_they_encode_and_refuse_the_rest(bytes in any::<[u8; 16]>(), junk in any::<String>()) {
-        let key = CursorKey::derive(b"parsers");
+        let key = CursorKey::derive(b"parsers").for_list("list");
         let id = uuid::Uuid::from_bytes(bytes);
         prop_assert_eq!(key.decode(&key.encode(id)).unwrap(), id);
         prop_assert!(key.decode(&junk).is_err());
@@ -100,7 +100,7 @@ proptest! {
 
     #[test]
     fn page_arguments_never_panic(first in any::<Option<i32>>(), last in any::<Option<i32>>(), after in any::<Option<String>>(), before in any::<Option<String>>()) {
-        let key = CursorKey::derive(b"parsers");
+        let key = CursorKey::derive(b"parsers").for_list("list");
         if let Ok(p) = PageRequest::parse(first, after.as_deref(), last, before.as_deref(), &key) {
             prop_assert!(p.size <= 100);
         }

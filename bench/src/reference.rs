@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use api::auth::jwt::TokenService;
-use api::domain::page::CursorKey;
+use api::domain::page::{CursorKey, ListCursors};
 use api::domain::period::add_months;
 use api::domain::{Currency, Money};
 use api::service::sql::placeholders;
@@ -26,7 +26,7 @@ struct State {
     db: DatabaseConnection,
     tokens: TokenService,
     /// Cursors signed as the API signs them, so pages cost the same work.
-    cursors: CursorKey,
+    cursors: ListCursors,
     statements: Arc<AtomicU64>,
 }
 
@@ -43,7 +43,7 @@ pub async fn serve(settings: api::config::Settings) -> std::io::Result<()> {
     let state = web::Data::new(State {
         db,
         tokens: TokenService::new(&settings.jwt),
-        cursors: CursorKey::derive(settings.jwt.secret_bytes()),
+        cursors: CursorKey::derive(settings.jwt.secret_bytes()).for_list("claims"),
         statements,
     });
     let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
@@ -238,7 +238,7 @@ async fn page(
 }
 
 fn edge(
-    cursors: &CursorKey,
+    cursors: &ListCursors,
     r: &QueryResult,
     payouts: &mut HashMap<Uuid, Vec<Json>>,
     now: DateTime<Utc>,

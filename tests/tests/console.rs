@@ -116,6 +116,16 @@ async fn every_file_a_page_loads_is_served_with_its_type() {
         seen.len() >= 6,
         "the pages load their files from /console/: {seen:?}"
     );
+    // Every module of the console is reached from its page: none is left
+    // unreferenced, and none is referenced under a wrong name.
+    for path in console::paths() {
+        if (path.starts_with("pages/") || path.starts_with("lib/")) && path.ends_with(".js") {
+            assert!(
+                seen.contains(&format!("/console/{path}")),
+                "{path} is never loaded: {seen:?}"
+            );
+        }
+    }
 }
 
 #[tokio::test]
@@ -130,6 +140,10 @@ async fn nothing_outside_the_embedded_folder_is_reachable() {
         "/console//etc/passwd",
         "/console/nope.js",
         "/console/index.html%00.js",
+        "/console/..%5CCargo.toml",
+        "/console/..%5C..%5CCargo.toml",
+        "/console/%2e%2e%2fCargo.toml",
+        "/console/vendor%5C..%5C..%5CCargo.toml",
     ] {
         let res = app.client.get(app.url(path)).send().await.unwrap();
         let status = res.status().as_u16();
@@ -149,11 +163,21 @@ async fn nothing_outside_the_embedded_folder_is_reachable() {
 /// static or dynamic `import`s, resolved against `base`.
 fn references(base: &str, text: &str) -> Vec<String> {
     let mut found = Vec::new();
-    for marker in ["src=\"", "href=\"", "from \"", "import \"", "import(\""] {
+    for marker in [
+        "src=\"",
+        "href=\"",
+        "from \"",
+        "import \"",
+        "import(\"",
+        "from '",
+        "import '",
+        "import('",
+    ] {
+        let quote = if marker.ends_with('\'') { '\'' } else { '"' };
         let mut rest = text;
         while let Some(at) = rest.find(marker) {
             rest = &rest[at + marker.len()..];
-            let Some(end) = rest.find('"') else { break };
+            let Some(end) = rest.find(quote) else { break };
             let target = &rest[..end];
             if let Some(path) = resolve(base, target) {
                 found.push(path);

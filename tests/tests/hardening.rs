@@ -71,6 +71,8 @@ async fn production_turns_off_introspection_graphiql_and_suggestions() {
         for (path, expected) in [
             ("/console/vendor/graphiql.min.js", expected),
             ("/console/graphiql/start.js", expected),
+            ("/console/vendor%5Cgraphiql.min.js", 404),
+            ("/console/graphiql%5Cstart.js", 404),
             ("/console/", 200),
         ] {
             let res = app.client.get(app.url(path)).send().await.unwrap();

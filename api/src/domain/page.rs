@@ -45,7 +45,7 @@ impl PageRequest {
         after: Option<&str>,
         last: Option<i32>,
         before: Option<&str>,
-        key: &CursorKey,
+        cursors: &ListCursors,
     ) -> Result<Self, BadPage> {
         let backward = last.is_some() || before.is_some();
         if backward && (first.is_some() || after.is_some()) {
@@ -66,7 +66,7 @@ impl PageRequest {
             }
             Some(n) => n as usize,
         };
-        let cursor = cursor.map(|c| key.decode(c)).transpose()?;
+        let cursor = cursor.map(|c| cursors.decode(c)).transpose()?;
         Ok(PageRequest {
             size,
             direction,
@@ -76,11 +76,12 @@ impl PageRequest {
     }
 }
 
-/// Signs cursors, so a page starts only where one this API served ended: a
-/// made-up cursor is BAD_USER_INPUT rather than an empty or misplaced page
-/// (the claims queue reads its sort key by the cursor's id, and an unknown
-/// id would silently end the list). Derived from the JWT secret, which every
-/// process of one deployment shares, so a cursor works on any of them.
+/// Signs cursors, so a page starts only where one this API served ended in
+/// the same list: a made-up cursor, or one from another list, is
+/// BAD_USER_INPUT rather than an empty or misplaced page (the claims queue
+/// reads its sort key by the cursor's id, and an unknown id would silently
+/// end the list). Derived from the JWT secret, which every process of one
+/// deployment shares, so a cursor works on any of them.
 #[derive(Clone)]
 pub struct CursorKey(Hmac<Sha256>);
 
@@ -95,6 +96,21 @@ impl CursorKey {
         CursorKey(Hmac::new_from_slice(&key).expect("HMAC takes any key length"))
     }
 
+    /// The cursors of one list, named by its field (`claims`, `payouts`).
+    pub fn for_list(&self, list: &str) -> ListCursors {
+        let mut mac = self.0.clone();
+        mac.update(list.as_bytes());
+        // The label ends before the id, so no label is a prefix of another's input.
+        mac.update(&[0]);
+        ListCursors(mac)
+    }
+}
+
+/// Encodes and checks the cursors of one list.
+#[derive(Clone)]
+pub struct ListCursors(Hmac<Sha256>);
+
+impl ListCursors {
     /// Encodes an item id as an opaque cursor.
     pub fn encode(&self, id: Uuid) -> String {
         let mut mac = self.0.clone();
@@ -106,8 +122,8 @@ impl CursorKey {
         URL_SAFE_NO_PAD.encode(bytes)
     }
 
-    /// The id in a cursor [`Self::encode`] made with this key; the tag is
-    /// compared in constant time.
+    /// The id in a cursor [`Self::encode`] made for this list with this key;
+    /// the tag is compared in constant time.
     pub fn decode(&self, cursor: &str) -> Result<Uuid, BadPage> {
         let bytes = URL_SAFE_NO_PAD
             .decode(cursor)
@@ -118,7 +134,7 @@ impl CursorKey {
         let mut mac = self.0.clone();
         mac.update(id);
         mac.verify_truncated_left(tag)
-            .map_err(|_| BadPage("unknown cursor: use one this API returned".into()))?;
+            .map_err(|_| BadPage("unknown cursor: use one this list returned".into()))?;
         Uuid::from_slice(id).map_err(|_| BadPage("malformed cursor".into()))
     }
 }
@@ -160,12 +176,17 @@ mod tests {
 
     #[test]
     fn cursors_round_trip_and_reject_garbage_and_forgeries() {
-        let key = CursorKey::derive(b"secret one");
+        let key = CursorKey::derive(b"secret one").for_list("claims");
         let id = Uuid::now_v7();
         let cursor = key.encode(id);
         assert_eq!(key.decode(&cursor), Ok(id));
-        // Another deployment's key, a bare id, a changed id, a cut tag.
-        let other = CursorKey::derive(b"secret two").encode(id);
+        // Another deployment's key, another list, a bare id, a changed id, a cut tag.
+        let other = CursorKey::derive(b"secret two")
+            .for_list("claims")
+            .encode(id);
+        let other_list = CursorKey::derive(b"secret one")
+            .for_list("payouts")
+            .encode(id);
         let bare = URL_SAFE_NO_PAD.encode(id.as_bytes());
         let mut bytes = URL_SAFE_NO_PAD.decode(&cursor).unwrap();
         bytes[15] ^= 1;
@@ -177,6 +198,7 @@ mod tests {
             "AAAA",
             "not a cursor at all",
             &other,
+            &other_list,
             &bare,
             &changed,
             cut,
@@ -187,7 +209,7 @@ mod tests {
 
     #[test]
     fn page_arguments_table() {
-        let key = CursorKey::derive(b"k");
+        let key = CursorKey::derive(b"k").for_list("list");
         let c = key.encode(Uuid::nil());
         type Case<'a> = (
             Option<i32>,

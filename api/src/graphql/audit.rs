@@ -89,7 +89,7 @@ impl AuditQuery {
         };
         let rows = audit::list(db(ctx), &query, &page).await?;
         Ok(connection_from(
-            cursor_key(ctx)?,
+            &cursor_key(ctx)?,
             rows,
             |e| e.id,
             AuditEntry,

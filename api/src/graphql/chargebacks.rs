@@ -90,7 +90,7 @@ impl ChargebackQuery {
         let page = page_request(ctx, first, after, None, None)?;
         let rows = svc::list(db(ctx), &status.unwrap_or_default(), &page).await?;
         Ok(connection_from(
-            cursor_key(ctx)?,
+            &cursor_key(ctx)?,
             rows,
             |c| c.id,
             Chargeback,

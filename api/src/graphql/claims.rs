@@ -328,7 +328,7 @@ impl ClaimQueryRoot {
         )
         .await?;
         Ok(connection_from(
-            cursor_key(ctx)?,
+            &cursor_key(ctx)?,
             page,
             |r| r.claim.id,
             Claim::from_row,

@@ -13,7 +13,7 @@ use async_graphql::{ContainerType, Object, OutputType, TypeName};
 use uuid::Uuid;
 
 use super::eager::{Eager, EagerList};
-use crate::domain::page::{CursorKey, Page};
+use crate::domain::page::{ListCursors, Page};
 
 /// A page of `N`s as the contract's `<N>Connection`.
 pub type PageConnection<N> = Eager<ConnectionFields<N>>;
@@ -88,7 +88,7 @@ impl<N: ContainerType + Send + Sync> EdgeFields<N> {
 
 /// Builds a connection from a page, mapping each row to its GraphQL node.
 pub fn connection_from<M, N>(
-    key: &CursorKey,
+    key: &ListCursors,
     page: Page<M>,
     id_of: impl Fn(&M) -> Uuid,
     node: impl Fn(M) -> N,

@@ -5,7 +5,7 @@ use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
 use crate::auth::{AuthState, Principal};
-use crate::domain::page::{CursorKey, PageRequest};
+use crate::domain::page::{CursorKey, ListCursors, PageRequest};
 use crate::error::{AppError, AppResult};
 use crate::service::RequestContext;
 
@@ -66,15 +66,18 @@ pub fn page_request(
         after.as_deref(),
         last,
         before.as_deref(),
-        cursor_key(ctx)?,
+        &cursor_key(ctx)?,
     )
     .map_err(|e| AppError::BadUserInput(e.0))?;
     page.count_total = ctx.look_ahead().field("totalCount").exists();
     Ok(page)
 }
 
-/// The key that signs this deployment's page cursors (schema data).
-pub fn cursor_key<'a>(ctx: &Context<'a>) -> AppResult<&'a CursorKey> {
-    ctx.data::<CursorKey>()
-        .map_err(|_| AppError::internal("the schema was built without a cursor key"))
+/// The cursors of the list this field pages, signed with this deployment's
+/// key (schema data) and bound to the field's name.
+pub fn cursor_key(ctx: &Context<'_>) -> AppResult<ListCursors> {
+    let key = ctx
+        .data::<CursorKey>()
+        .map_err(|_| AppError::internal("the schema was built without a cursor key"))?;
+    Ok(key.for_list(ctx.field().name()))
 }

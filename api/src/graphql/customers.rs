@@ -83,7 +83,7 @@ impl Customer {
                 total: rows.total,
             };
             return Ok(connection_from(
-                cursor_key(ctx)?,
+                &cursor_key(ctx)?,
                 page,
                 |o| o.id,
                 Order::new,
@@ -95,7 +95,7 @@ impl Customer {
         };
         let rows = service::orders::list(db(ctx), &filter, &page).await?;
         Ok(connection_from(
-            cursor_key(ctx)?,
+            &cursor_key(ctx)?,
             rows,
             |o| o.id,
             Order::new,
@@ -187,7 +187,7 @@ impl CustomerQuery {
             .transpose()?
             .flatten();
         let rows = service::customers::list(db(ctx), search.as_ref(), &page).await?;
-        Ok(connection_from(cursor_key(ctx)?, rows, |c| c.id, Customer))
+        Ok(connection_from(&cursor_key(ctx)?, rows, |c| c.id, Customer))
     }
 }
 

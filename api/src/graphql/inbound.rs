@@ -99,7 +99,7 @@ impl InboundQueryRoot {
         };
         let rows = inbound::list(db(ctx), &filter, &page).await?;
         Ok(connection_from(
-            cursor_key(ctx)?,
+            &cursor_key(ctx)?,
             rows,
             |m| m.id,
             InboundMessage,

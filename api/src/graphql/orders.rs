@@ -190,7 +190,7 @@ impl OrderQueryRoot {
         let filter = OrderQuery::try_from(filter.unwrap_or_default())?;
         let rows = service::orders::list(db(ctx), &filter, &page).await?;
         Ok(connection_from(
-            cursor_key(ctx)?,
+            &cursor_key(ctx)?,
             rows,
             |o| o.id,
             Order::new,

@@ -117,7 +117,7 @@ impl PayoutQueryRoot {
             initiated_to: f.initiated_to.map(|t| t.0),
         };
         let rows = svc::list(db(ctx), &query, &page).await?;
-        Ok(connection_from(cursor_key(ctx)?, rows, |p| p.id, Payout))
+        Ok(connection_from(&cursor_key(ctx)?, rows, |p| p.id, Payout))
     }
 }
 

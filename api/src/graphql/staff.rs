@@ -104,7 +104,7 @@ impl StaffQuery {
     ) -> Result<PageConnection<Staff>> {
         let page = page_request(ctx, first, after, None, None)?;
         let rows = service::staff::list(db(ctx), &page).await?;
-        Ok(connection_from(cursor_key(ctx)?, rows, |s| s.id, Staff))
+        Ok(connection_from(&cursor_key(ctx)?, rows, |s| s.id, Staff))
     }
 }
 

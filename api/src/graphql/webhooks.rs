@@ -167,7 +167,7 @@ impl WebhookQuery {
         };
         let rows = deliveries::list(db(ctx), &filter, &page).await?;
         Ok(connection_from(
-            cursor_key(ctx)?,
+            &cursor_key(ctx)?,
             rows,
             |d| d.id,
             WebhookDelivery,

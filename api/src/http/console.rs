@@ -37,6 +37,11 @@ pub async fn file(
     state: actix_web::web::Data<crate::http::AppState>,
 ) -> HttpResponse {
     let path = req.match_info().query("path");
+    // rust-embed reads `\` as a folder separator; refusing it keeps the one
+    // spelling the production check below sees (`vendor%5Cx.js` is 404).
+    if path.contains('\\') {
+        return HttpResponse::NotFound().finish();
+    }
     let path = if path.is_empty() { "index.html" } else { path };
     // GraphiQL's files go with GraphiQL: not served in production.
     let developer_only = path.starts_with("graphiql/") || path.starts_with("vendor/");

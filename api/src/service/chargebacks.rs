@@ -14,7 +14,7 @@ use entity::{activation, chargeback, customer, customer_contact, order, payout, 
 use super::db::{begin_write, is_unique_violation, WriteTxn};
 use super::orders::{money_of, not_in_future};
 use super::page::{fetch_page, SortOrder};
-use super::text::required_text_up_to;
+use super::text::required_line_up_to;
 use super::{audit, claims, events, new_id, now, orders, policy, RequestContext};
 use crate::domain::claim::ClaimAction;
 use crate::domain::enums::{
@@ -43,8 +43,8 @@ impl NewChargeback {
         if !self.amount.is_positive() {
             return Err(AppError::bad_input("amount must be greater than zero"));
         }
-        required_text_up_to(&self.reason_code, "reasonCode", 64)?;
-        required_text_up_to(&self.provider_reference, "providerReference", 255)?;
+        required_line_up_to(&self.reason_code, "reasonCode", 64)?;
+        required_line_up_to(&self.provider_reference, "providerReference", 255)?;
         not_in_future(self.opened_at, "openedAt")
     }
 

@@ -89,7 +89,7 @@ pub async fn claims<C: ConnectionTrait>(
     Ok(ExportPage { lines, next })
 }
 
-/// The payouts after `after`, oldest first.
+/// The payouts after `after`, newest first (the `payouts` list's order).
 pub async fn payouts<C: ConnectionTrait>(
     db: &C,
     filter: &PayoutQuery,

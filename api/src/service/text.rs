@@ -48,6 +48,23 @@ pub fn required_text_up_to(value: &str, field: &str, max: usize) -> AppResult<St
     multi_line(v, field)
 }
 
+/// Trims a required single-line value (a reference, a code) and checks it
+/// holds 1 to `max` characters and no control character at all.
+pub fn required_line_up_to(value: &str, field: &str, max: usize) -> AppResult<String> {
+    let v = required_text_up_to(value, field, max)?;
+    single_line(&v, field)?;
+    Ok(v)
+}
+
+fn single_line(value: &str, field: &str) -> AppResult<()> {
+    if value.chars().any(char::is_control) {
+        return Err(AppError::bad_input(format!(
+            "{field} must be one line without control characters"
+        )));
+    }
+    Ok(())
+}
+
 /// Text that may span lines: CR LF becomes LF; any other control character
 /// (NUL, escape sequences, a lone CR that rewrites a line in a terminal) is
 /// refused, as it is in single-line fields.
@@ -80,15 +97,10 @@ pub fn optional_note(value: Option<String>, field: &str, max: usize) -> AppResul
 /// Trims an optional single-line field; empty becomes `None`; longer than
 /// `max`, or holding control characters (newlines included), is refused.
 pub fn optional_text(value: Option<String>, field: &str, max: usize) -> AppResult<Option<String>> {
-    let v = optional_note(value, field, max)?;
-    if v.as_deref()
-        .is_some_and(|v| v.chars().any(char::is_control))
-    {
-        return Err(AppError::bad_input(format!(
-            "{field} must not contain control characters"
-        )));
+    if let Some(v) = value.as_deref() {
+        single_line(v.trim(), field)?;
     }
-    Ok(v)
+    optional_note(value, field, max)
 }
 
 #[cfg(test)]
@@ -149,6 +161,11 @@ mod tests {
         );
         for bad in ["a\u{0}b", "a\rb", "\u{7f}", "a\u{1b}[0mb", "a\u{85}b"] {
             assert!(required_text(bad, "note").is_err(), "{bad:?}");
+        }
+        // References and codes are one line: no line break, no tab either.
+        assert_eq!(required_line_up_to(" WIRE-1 ", "r", 9).unwrap(), "WIRE-1");
+        for bad in ["a\nb", "a\r\nb", "a\tb", "a\u{0}b", "", "1234567890"] {
+            assert!(required_line_up_to(bad, "r", 9).is_err(), "{bad:?}");
         }
     }
 }
