@@ -362,7 +362,6 @@ async fn exports_longer_than_a_page_list_every_row_once_in_order() {
             .await
             .unwrap()
             .unwrap();
-        let base_payout = payout::Entity::find().one(&app.db).await.unwrap().unwrap();
         let start: DateTime<Utc> = "2026-01-01T00:00:00Z".parse().unwrap();
         for batch in 0..11 {
             let claims = (0..100).map(|i| {
@@ -380,17 +379,7 @@ async fn exports_longer_than_a_page_list_every_row_once_in_order() {
                 .await
                 .unwrap();
         }
-        for _ in 0..6 {
-            let payouts = (0..100).map(|_| {
-                let mut m = base_payout.clone();
-                m.id = uuid::Uuid::now_v7();
-                payout::ActiveModel::from(m)
-            });
-            payout::Entity::insert_many(payouts)
-                .exec_without_returning(&app.db)
-                .await
-                .unwrap();
-        }
+        copy_payouts(&app, 600).await;
         let claim_ids: HashSet<String> = refund_claim::Entity::find()
             .all(&app.db)
             .await
@@ -425,7 +414,6 @@ async fn exports_longer_than_a_page_list_every_row_once_in_order() {
 
 #[tokio::test]
 async fn an_export_past_its_time_limit_is_cut_not_complete_looking() {
-    use entity::payout;
     use tests::{fresh_database, settings_for, Backend};
     let backend = Backend::Sqlite;
     let mut settings = settings_for(fresh_database(backend).await);
@@ -446,16 +434,7 @@ async fn an_export_past_its_time_limit_is_cut_not_complete_looking() {
     )
     .await;
     app.approve(&manager.token, json!({ "claimId": id })).await;
-    let base = payout::Entity::find().one(&app.db).await.unwrap().unwrap();
-    let copies = (0..600).map(|_| {
-        let mut m = base.clone();
-        m.id = uuid::Uuid::now_v7();
-        payout::ActiveModel::from(m)
-    });
-    payout::Entity::insert_many(copies)
-        .exec_without_returning(&app.db)
-        .await
-        .unwrap();
+    copy_payouts(&app, 600).await;
 
     let res = get(&app, "/exports/payouts.csv", Some(&finance.token)).await;
     assert_eq!(res.status(), 200, "the first page was read in time");
@@ -467,4 +446,24 @@ async fn an_export_past_its_time_limit_is_cut_not_complete_looking() {
     let res = get(&app, "/exports/claims.csv", Some(&finance.token)).await;
     assert_eq!(res.status(), 200);
     assert!(res.text().await.unwrap().starts_with(CLAIM_HEADER));
+}
+
+/// Inserts `n` copies of the first payout (new ids): pages of 500 rows are
+/// slow to make through the API.
+async fn copy_payouts(app: &TestApp, n: usize) {
+    use entity::payout;
+    let base = payout::Entity::find().one(&app.db).await.unwrap().unwrap();
+    let copies: Vec<_> = (0..n)
+        .map(|_| {
+            let mut m = base.clone();
+            m.id = uuid::Uuid::now_v7();
+            payout::ActiveModel::from(m)
+        })
+        .collect();
+    for batch in copies.chunks(100) {
+        payout::Entity::insert_many(batch.to_vec())
+            .exec_without_returning(&app.db)
+            .await
+            .unwrap();
+    }
 }

@@ -376,18 +376,24 @@ mod tests {
 
     use super::*;
 
-    #[tokio::test]
-    async fn a_database_error_mid_stream_ends_the_stream_with_an_error() {
-        // No tables: the next page's query fails as a lost database would.
-        let db = sea_orm::Database::connect("sqlite::memory:").await.unwrap();
-        let streaming = Streaming {
-            db,
+    /// A payouts export about to read its second page from a database with
+    /// no tables (so that read fails as a lost database would), due to stop
+    /// at `deadline`.
+    async fn second_page_of_nothing(deadline: Instant) -> Streaming {
+        Streaming {
+            db: sea_orm::Database::connect("sqlite::memory:").await.unwrap(),
             export: Export::Payouts(PayoutQuery::default()),
             next: Next::After(Uuid::now_v7()),
             metrics: Arc::default(),
-            deadline: Instant::now() + std::time::Duration::from_secs(60),
+            deadline,
             span: Span::none(),
-        };
+        }
+    }
+
+    #[tokio::test]
+    async fn a_database_error_mid_stream_ends_the_stream_with_an_error() {
+        let later = Instant::now() + std::time::Duration::from_secs(60);
+        let streaming = second_page_of_nothing(later).await;
         let mut body = Box::pin(stream::unfold(streaming, next_chunk));
         assert!(body.next().await.is_some_and(|item| item.is_err()));
         assert!(body.next().await.is_none(), "nothing after the error");
@@ -395,17 +401,9 @@ mod tests {
 
     #[tokio::test]
     async fn past_its_time_limit_the_stream_ends_with_an_error_before_reading_more() {
-        // No tables: reading a page would fail differently, so an error here
-        // without a failed query shows the deadline stopped it first.
-        let db = sea_orm::Database::connect("sqlite::memory:").await.unwrap();
-        let streaming = Streaming {
-            db,
-            export: Export::Payouts(PayoutQuery::default()),
-            next: Next::After(Uuid::now_v7()),
-            metrics: Arc::default(),
-            deadline: Instant::now(),
-            span: Span::none(),
-        };
+        // Reading the page would fail differently, so this error shows the
+        // deadline stopped the stream first.
+        let streaming = second_page_of_nothing(Instant::now()).await;
         let mut body = Box::pin(stream::unfold(streaming, next_chunk));
         let item = body.next().await.expect("an item");
         assert_eq!(item.unwrap_err().to_string(), "CSV export time limit");
