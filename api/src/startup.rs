@@ -105,6 +105,8 @@ impl Application {
                 .app_data(state.clone())
                 .wrap(cors(&origins))
                 .wrap_fn(http::observe)
+                // Outermost: the request's span and id exist before anything else runs.
+                .wrap(tracing_actix_web::TracingLogger::<http::RequestSpan>::new())
                 .configure(http::routes)
         })
         .shutdown_timeout(SHUTDOWN_GRACE_SECS)

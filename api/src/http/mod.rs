@@ -29,7 +29,7 @@ use crate::metrics::Metrics;
 
 pub(crate) use auth::{authenticate, credentials};
 pub use body::MAX_BODY_BYTES;
-pub use observe::observe;
+pub use observe::{observe, RequestSpan};
 
 /// Shared by every worker.
 pub struct AppState {

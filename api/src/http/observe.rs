@@ -1,12 +1,16 @@
-//! The middleware every request passes: a request id, a tracing span and the
-//! access metrics.
+//! What every request passes: `tracing-actix-web`'s logger with our root
+//! span ([`RequestSpan`]: the request id, the route, the status, and one
+//! access-log line per request), then [`observe`]: the id echoed back, the
+//! access metrics, and the count of requests in flight.
 
 use std::time::Instant;
 
+use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{web, HttpMessage, HttpRequest};
-use tracing::Instrument;
+use tracing::Span;
+use tracing_actix_web::RootSpanBuilder;
 
 use super::AppState;
 use crate::graphql::context::RequestId;
@@ -28,7 +32,46 @@ fn request_id_for(req: &ServiceRequest) -> String {
         .unwrap_or_else(|| uuid::Uuid::now_v7().to_string())
 }
 
-/// Request id, tracing span, access metrics.
+/// The root span of a request, for `TracingLogger`: it also gives the
+/// request its id (ours, which a client may choose, rather than the crate's),
+/// and ends with the access-log line.
+pub struct RequestSpan;
+
+impl RootSpanBuilder for RequestSpan {
+    fn on_request_start(req: &ServiceRequest) -> Span {
+        let request_id = request_id_for(req);
+        req.extensions_mut().insert(RequestId(request_id.clone()));
+        let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
+        tracing::info_span!(
+            "http_request",
+            "http.method" = %req.method(),
+            "http.route" = %route,
+            request_id = %request_id,
+            "http.status_code" = tracing::field::Empty,
+            latency_ms = tracing::field::Empty,
+        )
+    }
+
+    fn on_request_end<B: MessageBody>(
+        span: Span,
+        outcome: &Result<ServiceResponse<B>, actix_web::Error>,
+    ) {
+        match outcome {
+            Ok(res) => {
+                span.record("http.status_code", res.status().as_u16());
+                tracing::info!(parent: &span, "request served");
+            }
+            Err(err) => {
+                let status = err.as_response_error().status_code().as_u16();
+                span.record("http.status_code", status);
+                tracing::warn!(parent: &span, error = %err, "request failed");
+            }
+        }
+    }
+}
+
+/// Echoes the request id, counts the request in flight, and records the
+/// access metrics and the latency on the request's span.
 pub fn observe<S, B>(
     req: ServiceRequest,
     srv: &S,
@@ -37,41 +80,33 @@ where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
     S::Future: 'static,
 {
-    let request_id = request_id_for(&req);
-    req.extensions_mut().insert(RequestId(request_id.clone()));
+    let request_id = request_id(req.request()).0;
     let route = req
         .match_pattern()
         .unwrap_or_else(|| "unmatched".to_string());
     let metrics = req
         .app_data::<web::Data<AppState>>()
         .map(|s| s.metrics.clone());
-    let span = tracing::info_span!(
-        "http_request",
-        method = %req.method(),
-        route = %route,
-        request_id = %request_id,
-        status = tracing::field::Empty,
-    );
     let started = Instant::now();
     let in_flight = metrics.as_ref().map(|m| m.foreground.enter());
-    let call = srv.call(req).instrument(span.clone());
+    let call = srv.call(req);
     async move {
         let _in_flight = in_flight;
         let mut res = call.await?;
-        let status = res.status().as_u16();
-        span.record("status", status);
+        let elapsed = started.elapsed();
+        Span::current().record("latency_ms", elapsed.as_secs_f64() * 1000.0);
         if let Ok(v) = HeaderValue::from_str(&request_id) {
             res.headers_mut()
                 .insert(header::HeaderName::from_static(REQUEST_ID), v);
         }
         if let Some(m) = metrics {
-            m.observe_request(&route, status, started.elapsed());
+            m.observe_request(&route, res.status().as_u16(), elapsed);
         }
         Ok(res)
     }
 }
 
-/// The request id the middleware gave this request.
+/// The request id [`RequestSpan`] gave this request.
 pub fn request_id(req: &HttpRequest) -> RequestId {
     req.extensions()
         .get::<RequestId>()
