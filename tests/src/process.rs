@@ -3,7 +3,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
 use crate::{TEST_AUDIENCE, TEST_CREDENTIALS_KEY, TEST_ISSUER, TEST_JWT_SECRET};
@@ -12,13 +12,21 @@ use crate::{TEST_AUDIENCE, TEST_CREDENTIALS_KEY, TEST_ISSUER, TEST_JWT_SECRET};
 pub struct ServerProcess {
     child: Child,
     pub address: String,
+    /// Every line the process printed on stdout (its log, with `LOG_FORMAT=json`).
+    output: Arc<Mutex<Vec<String>>>,
 }
 
 impl ServerProcess {
     /// Starts `binary serve` on `database_url` with the test secrets (so tokens
     /// the harness issues are valid) and waits for it to listen.
     pub fn start(binary: &str, database_url: &str) -> ServerProcess {
-        let mut child = Command::new(binary)
+        Self::start_with(binary, database_url, &[])
+    }
+
+    /// [`Self::start`] with more environment (later values win).
+    pub fn start_with(binary: &str, database_url: &str, env: &[(&str, &str)]) -> ServerProcess {
+        let mut command = Command::new(binary);
+        command
             .arg("serve")
             .env("DATABASE_URL", database_url)
             .env("BIND", "127.0.0.1:0")
@@ -31,23 +39,36 @@ impl ServerProcess {
             .env("LOG_FORMAT", "json")
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start the server process");
+            .stderr(Stdio::inherit());
+        command.envs(env.iter().copied());
+        let mut child = command.spawn().expect("start the server process");
         let stdout = child.stdout.take().expect("piped stdout");
         let (tx, rx) = mpsc::channel();
-        // Reads the announced address, then keeps draining so the pipe never fills.
+        let output = Arc::new(Mutex::new(Vec::new()));
+        let kept = output.clone();
+        // Reads the announced address, then keeps draining (and keeping) the
+        // output so the pipe never fills.
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 if let Some(rest) = line.strip_prefix("GraphiQL: ") {
                     let _ = tx.send(rest.trim_end_matches("/graphql").to_string());
                 }
+                kept.lock().unwrap().push(line);
             }
         });
         let address = rx
             .recv_timeout(Duration::from_secs(60))
             .expect("the server announced its address");
-        ServerProcess { child, address }
+        ServerProcess {
+            child,
+            address,
+            output,
+        }
+    }
+
+    /// The lines printed on stdout so far.
+    pub fn output(&self) -> Vec<String> {
+        self.output.lock().unwrap().clone()
     }
 
     pub fn url(&self, path: &str) -> String {

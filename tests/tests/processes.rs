@@ -244,3 +244,47 @@ async fn sigterm_under_load_finishes_in_flight_requests_and_nothing_is_half_done
         assert!(approved >= 10);
     }
 }
+
+/// Every request leaves one access-log line, in its request span: the
+/// request id (the client's, when plain), the route, the status and the
+/// latency. Checked in the JSON log a real process prints.
+#[tokio::test]
+async fn every_request_leaves_an_access_log_line_with_its_request_id() {
+    let app = TestApp::spawn(tests::Backend::Sqlite).await;
+    let server = ServerProcess::start_with(BINARY, &app.database_url, &[("RUST_LOG", "info")]);
+    let res = reqwest::Client::new()
+        .get(server.url("/healthz"))
+        .header("x-request-id", "trace-me-1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["x-request-id"], "trace-me-1");
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let line = loop {
+        let lines = server.output();
+        let found = lines
+            .iter()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .find(|v| {
+                v["span"]["request_id"] == "trace-me-1"
+                    && v["fields"]["message"] == "request served"
+            });
+        if let Some(line) = found {
+            break line;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no access-log line in {lines:#?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let span = &line["span"];
+    assert_eq!(span["http.route"], "/healthz", "{line}");
+    assert_eq!(span["http.method"], "GET", "{line}");
+    assert_eq!(span["http.status_code"], 200, "{line}");
+    assert!(
+        span["latency_ms"].as_f64().is_some_and(|ms| ms >= 0.0),
+        "{line}"
+    );
+    assert_eq!(line["level"], "INFO", "{line}");
+}
