@@ -97,6 +97,20 @@ pub fn upload_form(
         )
 }
 
+/// The download URL of the file of `size` bytes among the evidence an
+/// `addClaimEvidence` answer lists.
+pub fn download_url_of_size(body: &Value, size: usize) -> String {
+    body["data"]["addClaimEvidence"]["evidence"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{body}"))
+        .iter()
+        .find(|e| e["file"]["size"] == size)
+        .unwrap_or_else(|| panic!("no file of {size} bytes in {body}"))["file"]["downloadUrl"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
 impl TestApp {
     /// Posts a multipart form to `/graphql`; the HTTP status and the body.
     pub async fn post_form(

@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 
 use api::domain::Role;
 use serde_json::{json, Value};
-use tests::evidence::{gif, jpeg, pdf, png, png_claiming, text, upload_form, webp, UPLOAD};
+use tests::evidence::{
+    download_url_of_size, gif, jpeg, pdf, png, png_claiming, text, upload_form, webp, UPLOAD,
+};
 use tests::{assert_error, fresh_database, settings_for, Backend, TestApp};
 
 /// A claim under review, and the tokens of the people who handle it.
@@ -127,17 +129,7 @@ async fn an_uploaded_screenshot_is_stored_by_content_and_downloaded_under_guard(
         let (_, body) = app
             .upload_evidence(&d.agent, &d.claim, "big.log", big.clone())
             .await;
-        let list = body["data"]["addClaimEvidence"]["evidence"]
-            .as_array()
-            .unwrap_or_else(|| panic!("{body}"))
-            .clone();
-        let big_url = list
-            .iter()
-            .find(|e| e["file"]["size"] == big.len())
-            .expect("the big file")["file"]["downloadUrl"]
-            .as_str()
-            .unwrap()
-            .to_string();
+        let big_url = download_url_of_size(&body, big.len());
         assert_eq!(
             download(&app, Some(&d.manager), &big_url)
                 .await
@@ -664,17 +656,7 @@ async fn an_s3_store_keeps_and_serves_files_like_the_folder() {
         let (_, body) = app
             .upload_evidence(&d.agent, &d.claim, "player.log", big.clone())
             .await;
-        let list = body["data"]["addClaimEvidence"]["evidence"]
-            .as_array()
-            .unwrap_or_else(|| panic!("{body}"))
-            .clone();
-        let url = list
-            .iter()
-            .find(|e| e["file"]["size"] == big.len())
-            .expect("the big file")["file"]["downloadUrl"]
-            .as_str()
-            .unwrap()
-            .to_string();
+        let url = download_url_of_size(&body, big.len());
         let res = download(&app, Some(&d.manager), &url).await;
         assert_eq!(res.bytes().await.unwrap().to_vec(), big, "{backend:?}");
         store.delete(&sha256_hex(&big)).await.unwrap();

@@ -339,20 +339,7 @@ fn assert_sorted_once<K: PartialOrd + std::fmt::Debug>(
 async fn exports_longer_than_a_page_list_every_row_once_in_order() {
     use entity::{payout, refund_claim};
     on_every_backend(|app| async move {
-        let shop = app.staff(&[Role::Integration]).await;
-        let agent = app.staff(&[Role::SupportAgent]).await;
-        let manager = app.staff(&[Role::RefundManager]).await;
-        let finance = app.staff(&[Role::Finance]).await;
-        let id = claim(
-            &app,
-            &shop,
-            &agent,
-            "SO-BIG",
-            "20.00",
-            "2026-02-04T00:00:00Z",
-        )
-        .await;
-        app.approve(&manager.token, json!({ "claimId": id })).await;
+        let (manager, finance) = one_approved_claim(&app, "SO-BIG").await;
         // Pages are 500 rows and making rows through the API is slow, so
         // copies of the real rows are inserted directly: 1,101 claims (three
         // pages) and 601 payouts (two), with runs of equal sort keys that
@@ -420,20 +407,7 @@ async fn an_export_past_its_time_limit_is_cut_not_complete_looking() {
     // Any export longer than its first page overruns a zero limit.
     settings.export_time_limit = std::time::Duration::ZERO;
     let app = TestApp::spawn_with(backend, settings).await;
-    let shop = app.staff(&[Role::Integration]).await;
-    let agent = app.staff(&[Role::SupportAgent]).await;
-    let manager = app.staff(&[Role::RefundManager]).await;
-    let finance = app.staff(&[Role::Finance]).await;
-    let id = claim(
-        &app,
-        &shop,
-        &agent,
-        "SO-SLOW",
-        "20.00",
-        "2026-02-04T00:00:00Z",
-    )
-    .await;
-    app.approve(&manager.token, json!({ "claimId": id })).await;
+    let (_, finance) = one_approved_claim(&app, "SO-SLOW").await;
     copy_payouts(&app, 600).await;
 
     let res = get(&app, "/exports/payouts.csv", Some(&finance.token)).await;
@@ -466,4 +440,17 @@ async fn copy_payouts(app: &TestApp, n: usize) {
             .await
             .unwrap();
     }
+}
+
+/// One claim on order `number`, approved (so it has a payout); the manager
+/// who approved it and a finance user who may export.
+async fn one_approved_claim(app: &TestApp, number: &str) -> (Staff, Staff) {
+    let shop = app.staff(&[Role::Integration]).await;
+    let agent = app.staff(&[Role::SupportAgent]).await;
+    let manager = app.staff(&[Role::RefundManager]).await;
+    let finance = app.staff(&[Role::Finance]).await;
+    let id = claim(app, &shop, &agent, number, "20.00", "2026-02-04T00:00:00Z").await;
+    let body = app.approve(&manager.token, json!({ "claimId": id })).await;
+    assert!(body["errors"].is_null(), "{body}");
+    (manager, finance)
 }
