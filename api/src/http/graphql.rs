@@ -27,6 +27,16 @@ pub async fn post(
     let started = Instant::now();
     let media = Media::negotiate(&req);
     if upload::is_multipart(&req) {
+        // Only staff add evidence: a body without a well-signed token is
+        // refused before it is spooled to disk, not after.
+        if matches!(
+            credentials(&req, &state),
+            Credentials::Absent | Credentials::Invalid
+        ) {
+            let refused = refusal(&AppError::Unauthenticated);
+            let response = finish_errors(refused, &request_id(&req), &state.metrics, None);
+            return write(response, media);
+        }
         let gql = match upload::read(&req, payload, state.evidence.max_bytes).await {
             Ok(r) => r,
             Err(refused) => return refused,
