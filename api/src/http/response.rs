@@ -18,7 +18,7 @@
 //! messages.
 
 use actix_web::http::{header, StatusCode};
-use actix_web::{HttpMessage, HttpRequest, HttpResponse};
+use actix_web::{HttpRequest, HttpResponse};
 use async_graphql::{ErrorExtensionValues, ServerError, Value};
 use serde_json::json;
 
@@ -293,22 +293,22 @@ pub fn app_error_response(
     };
     let message = if status == StatusCode::INTERNAL_SERVER_ERROR {
         tracing::error!(cause = %err.describe(), "{what} failed");
-        let rid = req.extensions().get::<RequestId>().map(|r| r.0.clone());
         format!(
             "Internal server error (request id {})",
-            rid.unwrap_or_default()
+            super::observe::request_id(req).0
         )
     } else {
         err.message()
     };
     metrics.observe_error(err.code());
-    let mut res = HttpResponse::build(status);
+    let mut res = error_response(status, &message, err.code());
     if status == StatusCode::UNAUTHORIZED {
-        res.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+        res.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            header::HeaderValue::from_static("Bearer"),
+        );
     }
-    res.json(json!({
-        "errors": [{ "message": message, "extensions": { "code": err.code() } }]
-    }))
+    res
 }
 
 #[cfg(test)]
