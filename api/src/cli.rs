@@ -138,13 +138,16 @@ pub async fn run(cli: Cli) -> Result<(), StartupError> {
                 return Err("--demo is refused when REFUND_DESK_ENV=production".into());
             }
             let bind = settings.bind.clone();
+            let graphiql = settings.environment != Environment::Production;
             let app = Application::build(settings).await?;
             if demo {
                 seed_demo(app.db(), DEMO_ORDERS).await?;
             }
             let host = bind.rsplit_once(':').map(|(h, _)| h).unwrap_or("127.0.0.1");
             println!("Console: http://{host}:{}/console/", app.port());
-            println!("GraphiQL: http://{host}:{}/graphql", app.port());
+            if graphiql {
+                println!("GraphiQL: http://{host}:{}/graphql", app.port());
+            }
             tracing::info!(port = app.port(), "serving");
             app.run_until_stopped().await?;
         }

@@ -50,8 +50,8 @@ impl ServerProcess {
         // output so the pipe never fills.
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(rest) = line.strip_prefix("GraphiQL: ") {
-                    let _ = tx.send(rest.trim_end_matches("/graphql").to_string());
+                if let Some(rest) = line.strip_prefix("Console: ") {
+                    let _ = tx.send(rest.trim_end_matches("/console/").to_string());
                 }
                 kept.lock().unwrap().push(line);
             }
