@@ -9,7 +9,7 @@
 //!
 //! Text that came from outside (order numbers, emails, payment references)
 //! goes through [`text`]: a spreadsheet would run a cell starting with `=`,
-//! `+`, `-` or `@` as a formula (OWASP "CSV injection"), so such a cell gets
+//! `+`, `-`, `@`, tab or carriage return as a formula (OWASP "CSV injection"), so such a cell gets
 //! a leading `'`. Ids, enums, amounts and times are ours and never start so.
 
 use std::fmt::Display;

@@ -124,7 +124,7 @@ pub fn attention<T>(why: impl Into<String>) -> Processing<T> {
 /// How many times a change that lost a race is run again.
 const RACE_RETRIES: usize = 3;
 
-/// The longest `error` kept (the column's width).
+/// The longest `error` kept, clip mark included: below the column's 1024.
 const MAX_ERROR_CHARS: usize = 1000;
 
 fn source_of(source: IntegrationSource) -> Source {
