@@ -140,6 +140,9 @@ async function render() {
   }
   if (cleanup) cleanup();
   cleanup = null;
+  // A dialog lives on <body>, outside the page: leaving the page closes it
+  // (a modal left open would make the next page, sign-in included, inert).
+  document.querySelectorAll('dialog[open]').forEach((d) => d.close());
   drawHeader(path);
   main.replaceChildren();
   let title = 'Page not found';

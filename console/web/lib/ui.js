@@ -125,26 +125,15 @@ export function openDialog({ title, fields = [], intro, confirm, onConfirm, onRe
     h('div', { class: 'actions' }, submit, h('button', { type: 'button', onclick: () => dialog.close() }, 'Cancel')),
   );
   const dialog = h('dialog', { 'aria-labelledby': titleId }, h('h2', { id: titleId }, title), form);
-  form.addEventListener('submit', async (event) => {
-    event.preventDefault();
-    submit.disabled = true;
-    errors.clear();
-    try {
-      await onConfirm(form);
+  submitForm(form, errors, async () => {
+    await onConfirm(form);
+    dialog.close();
+  }, {
+    context,
+    onReload: onReload && (() => {
       dialog.close();
-    } catch (err) {
-      errors.show(err, {
-        context,
-        onReload: onReload && (() => {
-          dialog.close();
-          onReload();
-        }),
-      });
-      const alert = errors.el.querySelector('[role=alert]');
-      if (alert) alert.tabIndex = -1;
-    } finally {
-      submit.disabled = false;
-    }
+      onReload();
+    }),
   });
   dialog.addEventListener('close', () => {
     dialog.remove();
@@ -153,6 +142,29 @@ export function openDialog({ title, fields = [], intro, confirm, onConfirm, onRe
   document.body.append(dialog);
   dialog.showModal();
   return dialog;
+}
+
+/**
+ * Runs `action` when `form` is submitted: its submit buttons are disabled
+ * until it ends (so a double click sends one request), and an error is shown
+ * in `alerts` (with `showOptions`, e.g. a Reload offer) and focusable.
+ */
+export function submitForm(form, alerts, action, showOptions = {}) {
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const buttons = [...form.querySelectorAll('button[type=submit]')];
+    buttons.forEach((b) => { b.disabled = true; });
+    alerts.clear();
+    try {
+      await action();
+    } catch (err) {
+      alerts.show(err, showOptions);
+      const alert = alerts.el.querySelector('[role=alert]');
+      if (alert) alert.tabIndex = -1;
+    } finally {
+      buttons.forEach((b) => { b.disabled = false; });
+    }
+  });
 }
 
 /**

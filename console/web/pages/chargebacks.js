@@ -5,7 +5,7 @@ import { h, replace } from '../lib/dom.js';
 import { gql } from '../lib/api.js';
 import { money, moneyInput, when, words } from '../lib/format.js';
 import { CAN, hasAny } from '../lib/roles.js';
-import { actionButton, alertArea, badge, field, pager, select, table } from '../lib/ui.js';
+import { actionButton, alertArea, badge, field, pager, select, submitForm, table } from '../lib/ui.js';
 
 const PAGE_SIZE = 25;
 const LIST = `query Chargebacks($first: Int, $after: String, $status: [ChargebackStatus!]) {
@@ -40,29 +40,23 @@ function recordForm(alerts, onRecorded) {
     field('Opened at', opened, 'Your local time.'),
     h('button', { type: 'submit', class: 'primary' }, 'Record chargeback'),
   );
-  form.addEventListener('submit', async (event) => {
-    event.preventDefault();
-    alerts.clear();
-    try {
-      const { orderByNumber: order } = await gql(ORDER, { number: number.value.trim() });
-      if (!order) {
-        alerts.message(`No order has the number ${number.value.trim()}.`);
-        return;
-      }
-      await gql(RECORD, {
-        input: {
-          orderId: order.id,
-          amount: moneyInput(amount.value, order.total.currency),
-          reasonCode: reason.value.trim(),
-          providerReference: reference.value.trim(),
-          openedAt: new Date(opened.value).toISOString(),
-        },
-      });
-      form.reset();
-      onRecorded();
-    } catch (err) {
-      alerts.show(err);
+  submitForm(form, alerts, async () => {
+    const { orderByNumber: order } = await gql(ORDER, { number: number.value.trim() });
+    if (!order) {
+      alerts.message(`No order has the number ${number.value.trim()}.`);
+      return;
     }
+    await gql(RECORD, {
+      input: {
+        orderId: order.id,
+        amount: moneyInput(amount.value, order.total.currency),
+        reasonCode: reason.value.trim(),
+        providerReference: reference.value.trim(),
+        openedAt: new Date(opened.value).toISOString(),
+      },
+    });
+    form.reset();
+    onRecorded();
   });
   return form;
 }

@@ -5,7 +5,7 @@ import { h, replace } from '../lib/dom.js';
 import { gql } from '../lib/api.js';
 import { when } from '../lib/format.js';
 import { ROLES, ROLE_NAMES } from '../lib/roles.js';
-import { alertArea, field, newId, openDialog, pager, table } from '../lib/ui.js';
+import { alertArea, field, newId, openDialog, pager, submitForm, table } from '../lib/ui.js';
 
 const PAGE_SIZE = 50;
 const LIST = `query Staff($first: Int, $after: String) {
@@ -46,20 +46,14 @@ function createForm(alerts, onCreated) {
     roles.el,
     h('button', { type: 'submit', class: 'primary' }, 'Create staff member'),
   );
-  form.addEventListener('submit', async (event) => {
-    event.preventDefault();
-    alerts.clear();
+  submitForm(form, alerts, async () => {
     if (!roles.chosen().length) {
       alerts.message('Choose at least one role.');
       return;
     }
-    try {
-      await gql(CREATE, { input: { name: name.value.trim(), email: email.value.trim(), password: password.value, roles: roles.chosen() } });
-      form.reset();
-      onCreated();
-    } catch (err) {
-      alerts.show(err);
-    }
+    await gql(CREATE, { input: { name: name.value.trim(), email: email.value.trim(), password: password.value, roles: roles.chosen() } });
+    form.reset();
+    onCreated();
   });
   return form;
 }

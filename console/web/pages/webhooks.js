@@ -5,7 +5,7 @@
 import { h, replace } from '../lib/dom.js';
 import { gql } from '../lib/api.js';
 import { when, words } from '../lib/format.js';
-import { actionButton, alertArea, badge, field, openDialog, pager, select, table } from '../lib/ui.js';
+import { actionButton, alertArea, badge, field, openDialog, pager, select, submitForm, table } from '../lib/ui.js';
 
 const EVENT_TYPES = [
   'ORDER_CREATED', 'ORDER_PAID', 'ACTIVATION_DELIVERED', 'CLAIM_SUBMITTED', 'CLAIM_ASSIGNED',
@@ -60,18 +60,12 @@ function endpointForm(alerts, onCreated) {
     field('Event types', types, 'None selected: every type.'),
     h('button', { type: 'submit', class: 'primary' }, 'Create endpoint'),
   );
-  form.addEventListener('submit', async (event) => {
-    event.preventDefault();
-    alerts.clear();
-    try {
-      const input = { url: url.value.trim(), description: description.value.trim() || null, eventTypes: [...types.selectedOptions].map((o) => o.value) };
-      const { createWebhookEndpoint } = await gql(M.create, { input });
-      form.reset();
-      onCreated();
-      showSecret(createWebhookEndpoint);
-    } catch (err) {
-      alerts.show(err);
-    }
+  submitForm(form, alerts, async () => {
+    const input = { url: url.value.trim(), description: description.value.trim() || null, eventTypes: [...types.selectedOptions].map((o) => o.value) };
+    const { createWebhookEndpoint } = await gql(M.create, { input });
+    form.reset();
+    onCreated();
+    showSecret(createWebhookEndpoint);
   });
   return form;
 }
