@@ -458,6 +458,26 @@ async fn multipart_is_for_add_claim_evidence_alone_with_one_file_where_it_belong
         .post_form(None, upload_form(&d.claim, "SCREENSHOT", "a.png", png()))
         .await;
     assert_error(&body, "UNAUTHENTICATED");
+    // An unknown claim, or a field refused, is found before the file is
+    // stored: nothing reaches the store either.
+    let unknown = uuid::Uuid::now_v7().to_string();
+    let (_, body) = app
+        .upload_evidence(&d.manager, &unknown, "a.png", png())
+        .await;
+    assert_error(&body, "NOT_FOUND");
+    let bad_url = json!({
+        "query": UPLOAD,
+        "variables": { "c": d.claim, "input": { "kind": "SCREENSHOT", "url": "javascript:alert(1)", "file": null } },
+    });
+    let f = reqwest::multipart::Form::new()
+        .text("operations", bad_url.to_string())
+        .text("map", json!({ "0": ["variables.input.file"] }).to_string())
+        .part(
+            "0",
+            reqwest::multipart::Part::bytes(png()).file_name("a.png"),
+        );
+    let (_, body) = app.post_form(Some(&d.manager), f).await;
+    assert_error(&body, "BAD_USER_INPUT");
     assert_eq!(app.count("claim_evidence").await, 0);
     assert!(stored_files(&folder).is_empty());
     // A name with folders is reduced to its base name, one of 10,000

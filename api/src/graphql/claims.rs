@@ -437,7 +437,17 @@ impl ClaimMutation {
         input: EvidenceInput,
     ) -> Result<Claim> {
         let id = parse_id(&claim_id)?;
-        let file = match input.file {
+        let mut evidence = NewEvidence {
+            kind: input.kind,
+            url: optional_text(input.url, "url", 2048)?,
+            text: input.text.filter(|t| !t.trim().is_empty()),
+            file: None,
+        };
+        if input.file.is_some() {
+            // Everything cheap first: a refused request stores no file.
+            claims::check_evidence(db(ctx), id, &evidence, true).await?;
+        }
+        evidence.file = match input.file {
             Some(upload) => {
                 let value = upload
                     .value(ctx)
@@ -453,12 +463,6 @@ impl ClaimMutation {
                 Some(evidence::accept(&settings.store, settings.max_bytes, upload).await?)
             }
             None => None,
-        };
-        let evidence = NewEvidence {
-            kind: input.kind,
-            url: optional_text(input.url, "url", 2048)?,
-            text: input.text.filter(|t| !t.trim().is_empty()),
-            file,
         };
         Ok(Claim::new(
             claims::add_evidence(db(ctx), &request_context(ctx), id, evidence).await?,

@@ -346,7 +346,13 @@ pub struct NewEvidence {
 
 impl NewEvidence {
     pub fn validate(&self) -> AppResult<()> {
-        if self.url.is_none() && self.text.is_none() && self.file.is_none() {
+        self.validate_fields(self.file.is_some())
+    }
+
+    /// The checks of [`Self::validate`], with `has_file` standing for a file
+    /// not stored yet.
+    fn validate_fields(&self, has_file: bool) -> AppResult<()> {
+        if self.url.is_none() && self.text.is_none() && !has_file {
             return Err(AppError::bad_input(
                 "evidence needs a url, a text or a file",
             ));
@@ -367,6 +373,22 @@ impl NewEvidence {
         }
         Ok(())
     }
+}
+
+/// The checks [`add_evidence`] will make, run before a file is stored so a
+/// refused request stores nothing: the fields (a file coming counts), the
+/// claim exists and can take evidence now. `add_evidence` checks again in
+/// its transaction, where it counts.
+pub async fn check_evidence<C: ConnectionTrait>(
+    conn: &C,
+    id: Uuid,
+    evidence: &NewEvidence,
+    file_coming: bool,
+) -> AppResult<()> {
+    evidence.validate_fields(file_coming)?;
+    let current = find(conn, id).await?.ok_or(AppError::NotFound("claim"))?;
+    transition(&current, ClaimAction::AddEvidence)?;
+    Ok(())
 }
 
 /// Adds evidence; NEEDS_INFO goes back to UNDER_REVIEW.
