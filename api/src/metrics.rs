@@ -52,94 +52,103 @@ pub struct PoolStats {
     pub max: u32,
 }
 
-fn counter(registry: &Registry, name: &str, help: &str) -> IntCounter {
-    let c = IntCounter::new(name, help).expect("a valid metric");
+/// Registers the metric `make` built and hands it back; a bad name or a
+/// second metric of one name is a programming error.
+fn reg<C, E>(registry: &Registry, make: Result<C, E>) -> C
+where
+    C: Collector + Clone + 'static,
+    E: std::fmt::Debug,
+{
+    let metric = make.expect("a valid metric");
     registry
-        .register(Box::new(c.clone()))
+        .register(Box::new(metric.clone()))
         .expect("one metric per name");
-    c
-}
-
-fn counters(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
-    let c = IntCounterVec::new(Opts::new(name, help), labels).expect("a valid metric");
-    registry
-        .register(Box::new(c.clone()))
-        .expect("one metric per name");
-    c
-}
-
-fn gauge(registry: &Registry, name: &str, help: &str) -> IntGauge {
-    let g = IntGauge::new(name, help).expect("a valid metric");
-    registry
-        .register(Box::new(g.clone()))
-        .expect("one metric per name");
-    g
+    metric
 }
 
 impl Default for Metrics {
     fn default() -> Self {
         let registry = Registry::new();
-        let latency = Histogram::with_opts(
-            HistogramOpts::new(
-                "refund_desk_http_request_duration_seconds",
-                "Request latency.",
-            )
-            .buckets(BUCKETS.to_vec()),
-        )
-        .expect("a valid histogram");
-        registry
-            .register(Box::new(latency.clone()))
-            .expect("one metric per name");
-        let pool = IntGaugeVec::new(
-            Opts::new(
-                "refund_desk_db_pool_connections",
-                "Database pool connections.",
+        let r = &registry;
+        let latency = reg(
+            r,
+            Histogram::with_opts(
+                HistogramOpts::new(
+                    "refund_desk_http_request_duration_seconds",
+                    "Request latency.",
+                )
+                .buckets(BUCKETS.to_vec()),
             ),
-            &["state"],
-        )
-        .expect("a valid metric");
-        registry
-            .register(Box::new(pool.clone()))
-            .expect("one metric per name");
+        );
+        let pool = reg(
+            r,
+            IntGaugeVec::new(
+                Opts::new(
+                    "refund_desk_db_pool_connections",
+                    "Database pool connections.",
+                ),
+                &["state"],
+            ),
+        );
         Metrics {
-            requests: counters(
-                &registry,
-                "refund_desk_http_requests_total",
-                "HTTP requests by route and status.",
-                &["route", "status"],
+            requests: reg(
+                r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "refund_desk_http_requests_total",
+                        "HTTP requests by route and status.",
+                    ),
+                    &["route", "status"],
+                ),
             ),
             latency,
-            errors: counters(
-                &registry,
-                "refund_desk_graphql_errors_total",
-                "GraphQL errors by extensions.code.",
-                &["code"],
+            errors: reg(
+                r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "refund_desk_graphql_errors_total",
+                        "GraphQL errors by extensions.code.",
+                    ),
+                    &["code"],
+                ),
             ),
-            inbound: counters(
-                &registry,
-                "refund_desk_inbound_messages_total",
-                "Verified inbound webhook messages by source and outcome.",
-                &["source", "outcome"],
+            inbound: reg(
+                r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "refund_desk_inbound_messages_total",
+                        "Verified inbound webhook messages by source and outcome.",
+                    ),
+                    &["source", "outcome"],
+                ),
             ),
-            sql_statements: counter(
-                &registry,
-                "refund_desk_sql_statements_total",
-                "SQL statements run for requests (background workers use a pool of their own).",
+            sql_statements: reg(
+                r,
+                IntCounter::new(
+                    "refund_desk_sql_statements_total",
+                    "SQL statements run for requests (background workers use a pool of their own).",
+                ),
             ),
-            sql_failures: counter(
-                &registry,
-                "refund_desk_sql_statement_failures_total",
-                "SQL statements that failed.",
+            sql_failures: reg(
+                r,
+                IntCounter::new(
+                    "refund_desk_sql_statement_failures_total",
+                    "SQL statements that failed.",
+                ),
             ),
-            in_flight: gauge(
-                &registry,
-                "refund_desk_http_requests_in_flight",
-                "Requests being served now.",
+            in_flight: reg(
+                r,
+                IntGauge::new(
+                    "refund_desk_http_requests_in_flight",
+                    "Requests being served now.",
+                ),
             ),
-            ws_gauge: gauge(
-                &registry,
-                "refund_desk_ws_connections",
-                "Open GraphQL WebSocket connections.",
+            ws_gauge: reg(
+                r,
+                IntGauge::new(
+                    "refund_desk_ws_connections",
+                    "Open GraphQL WebSocket connections.",
+                ),
             ),
             pool,
             bus_gauge: IntGauge::new(
