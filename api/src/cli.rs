@@ -65,7 +65,7 @@ pub enum Command {
 const DEMO_ORDERS: usize = 2_000;
 
 /// Creates the demo accounts and data, and prints the logins.
-async fn seed_demo(db: &sea_orm::DatabaseConnection, orders: usize) -> Result<(), StartupError> {
+async fn seed_demo(db: &crate::service::db::Db, orders: usize) -> Result<(), StartupError> {
     let logins = service::demo::ensure_demo_staff(db)
         .await
         .map_err(|e| e.describe())?;
@@ -153,7 +153,7 @@ pub async fn run(cli: Cli) -> Result<(), StartupError> {
         }
         Command::Migrate => {
             let db = service::db::connect(&settings.database_url, 1).await?;
-            Migrator::up(&db, None).await?;
+            Migrator::up(db.unbound(), None).await?;
             println!("migrations applied");
         }
         Command::CreateStaff {
@@ -163,7 +163,7 @@ pub async fn run(cli: Cli) -> Result<(), StartupError> {
             roles,
         } => {
             let db = service::db::connect(&settings.database_url, 1).await?;
-            Migrator::up(&db, None).await?;
+            Migrator::up(db.unbound(), None).await?;
             let new = service::staff::NewStaff::parse(&email, &name, &password, &roles)
                 .map_err(|e| e.describe())?;
             let created = service::staff::create(&db, &RequestContext::system(), new)
@@ -176,12 +176,12 @@ pub async fn run(cli: Cli) -> Result<(), StartupError> {
                 return Err("seed-demo is refused when REFUND_DESK_ENV=production".into());
             }
             let db = service::db::connect(&settings.database_url, 1).await?;
-            Migrator::up(&db, None).await?;
+            Migrator::up(db.unbound(), None).await?;
             seed_demo(&db, orders).await?;
         }
         Command::GcEvidence { min_age_hours } => {
             let db = service::db::connect(&settings.database_url, 1).await?;
-            Migrator::up(&db, None).await?;
+            Migrator::up(db.unbound(), None).await?;
             let store = service::evidence::store::EvidenceStore::open(&settings.evidence_store)?;
             let done = service::evidence::collect_garbage(
                 &db,

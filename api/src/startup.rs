@@ -3,9 +3,9 @@
 use std::net::TcpListener;
 use std::sync::Arc;
 
+use crate::service::db::Db;
 use actix_web::{web, App, HttpServer};
 use migration::{Migrator, MigratorTrait};
-use sea_orm::DatabaseConnection;
 
 use crate::auth::jwt::TokenService;
 use crate::config::Settings;
@@ -30,7 +30,7 @@ pub type StartupError = Box<dyn std::error::Error + Send + Sync>;
 pub struct Application {
     port: u16,
     server: actix_web::dev::Server,
-    db: DatabaseConnection,
+    db: Db,
 }
 
 impl Application {
@@ -38,7 +38,7 @@ impl Application {
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
         let mut db =
             service::db::connect(&settings.database_url, settings.db_max_connections).await?;
-        Migrator::up(&db, None).await?;
+        Migrator::up(db.unbound(), None).await?;
         for (option, cost) in service::db::missing_sqlite_options(&db).await? {
             tracing::warn!(option, "SQLite was built without this option: {cost}");
         }
@@ -119,7 +119,7 @@ impl Application {
         self.port
     }
 
-    pub fn db(&self) -> &DatabaseConnection {
+    pub fn db(&self) -> &Db {
         &self.db
     }
 
@@ -158,7 +158,7 @@ fn cors(origins: &[String]) -> actix_cors::Cors {
 
 fn build_schema(
     settings: &Settings,
-    db: DatabaseConnection,
+    db: Db,
     tokens: Arc<TokenService>,
     cipher: Arc<CredentialCipher>,
     hub: Arc<Hub>,

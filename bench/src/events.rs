@@ -189,7 +189,7 @@ pub(crate) async fn fresh(url: &str) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     use migration::MigratorTrait;
-    migration::Migrator::up(&db, None)
+    migration::Migrator::up(db.unbound(), None)
         .await
         .map_err(|e| e.to_string())?;
     api::service::demo::ensure_demo_staff(&db)

@@ -296,10 +296,7 @@ async fn run(args: RunArgs) -> Result<(), String> {
     Ok(())
 }
 
-async fn prepare(
-    url: &str,
-    orders: usize,
-) -> Result<(sea_orm::DatabaseConnection, String), String> {
+async fn prepare(url: &str, orders: usize) -> Result<(api::service::db::Db, String), String> {
     use sea_orm::ConnectionTrait;
     if let Some(path) = url.strip_prefix("sqlite://") {
         let file = path.split('?').next().unwrap_or_default();
@@ -318,7 +315,9 @@ async fn prepare(
     let db = api::service::db::connect(url, 4)
         .await
         .map_err(|e| e.to_string())?;
-    Migrator::up(&db, None).await.map_err(|e| e.to_string())?;
+    Migrator::up(db.unbound(), None)
+        .await
+        .map_err(|e| e.to_string())?;
     let logins = api::service::demo::ensure_demo_staff(&db)
         .await
         .map_err(|e| e.describe())?;
@@ -345,7 +344,7 @@ async fn prepare(
     Ok((db, note))
 }
 
-async fn count(db: &sea_orm::DatabaseConnection, table: &str) -> u64 {
+async fn count(db: &api::service::db::Db, table: &str) -> u64 {
     use sea_orm::ConnectionTrait;
     let row = db
         .query_one_raw(sea_orm::Statement::from_string(
@@ -602,7 +601,7 @@ async fn measure(name: &str, url: &str, args: &RunArgs) -> Result<BackendResult,
 
 /// The report's SQL run by the service in this process, in milliseconds.
 async fn report_directly(
-    db: &sea_orm::DatabaseConnection,
+    db: &api::service::db::Db,
     from: chrono::DateTime<chrono::Utc>,
     to: chrono::DateTime<chrono::Utc>,
 ) -> Result<f64, String> {

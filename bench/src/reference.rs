@@ -13,9 +13,10 @@ use api::auth::jwt::TokenService;
 use api::domain::page::{CursorKey, ListCursors};
 use api::domain::period::add_months;
 use api::domain::{Currency, Money};
+use api::service::db::Db;
 use api::service::sql::placeholders;
 use chrono::{DateTime, SecondsFormat, Utc};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, QueryResult, Statement, Value};
+use sea_orm::{ConnectionTrait, DbBackend, QueryResult, Statement, Value};
 use serde_json::{json, Value as Json};
 use uuid::Uuid;
 
@@ -23,7 +24,7 @@ use uuid::Uuid;
 const CLAIM_READERS: [&str; 4] = ["ADMIN", "REFUND_MANAGER", "FINANCE", "SUPPORT_AGENT"];
 
 struct State {
-    db: DatabaseConnection,
+    db: Db,
     tokens: TokenService,
     /// Cursors signed as the API signs them, so pages cost the same work.
     cursors: ListCursors,

@@ -3,7 +3,9 @@
 //! Timestamps are stored in UTC with a backend-specific type:
 //! - PostgreSQL: `timestamp with time zone`
 //! - MySQL / MariaDB: `DATETIME(6)` (not `TIMESTAMP`, which cannot hold
-//!   1970-01-01T00:00:00Z and ends in 2038)
+//!   1970-01-01T00:00:00Z and ends in 2038). The server binds date-times to
+//!   it as naive UTC (`api::service::db::bind`): bound as TIMESTAMP values,
+//!   MariaDB would store those after 2038 as NULL.
 //! - SQLite: `timestamp_with_timezone_text` (sea-query's timestamp with time zone)
 
 use sea_orm_migration::prelude::*;

@@ -13,9 +13,10 @@ pub mod ws;
 
 use api::config::{Environment, JwtSettings, LogFormat, Settings};
 use api::domain::Role;
+use api::service::db::Db;
 use api::service::{self, RequestContext};
 use api::startup::Application;
-use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
+use sea_orm::{ConnectionTrait, Database, Statement};
 use serde_json::{json, Value};
 
 /// The HS256 secret every test server signs with (tests forge tokens with it).
@@ -179,7 +180,7 @@ pub fn settings_for(database_url: String) -> Settings {
 pub struct TestApp {
     pub address: String,
     pub backend: Backend,
-    pub db: DatabaseConnection,
+    pub db: Db,
     pub database_url: String,
     pub handle: actix_web::dev::ServerHandle,
     pub client: reqwest::Client,

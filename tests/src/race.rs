@@ -7,7 +7,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
+use api::service::db::Db;
+use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{json, Value};
 
 use crate::TestApp;
@@ -143,7 +144,7 @@ pub async fn run(app: &TestApp, urls: Vec<String>) -> RaceReport {
     }
 }
 
-async fn sum_by_order(db: &DatabaseConnection, sql: &str) -> HashMap<String, i64> {
+async fn sum_by_order(db: &Db, sql: &str) -> HashMap<String, i64> {
     let backend = db.get_database_backend();
     let rows = db
         .query_all_raw(Statement::from_string(backend, sql))
@@ -159,7 +160,7 @@ async fn sum_by_order(db: &DatabaseConnection, sql: &str) -> HashMap<String, i64
 }
 
 /// Asserts the invariant for every order; returns a one-line summary.
-pub async fn check_invariant(db: &DatabaseConnection) -> String {
+pub async fn check_invariant(db: &Db) -> String {
     let cast = match db.get_database_backend() {
         sea_orm::DbBackend::MySql => "SIGNED",
         _ => "BIGINT",

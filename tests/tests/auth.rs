@@ -262,7 +262,7 @@ async fn repeated_failures_are_rate_limited_per_email_across_servers() {
     .await;
 }
 
-async fn stored_hash(db: &sea_orm::DatabaseConnection, email: &str) -> String {
+async fn stored_hash(db: &api::service::db::Db, email: &str) -> String {
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
     entity::staff::Entity::find()
         .filter(entity::staff::Column::Email.eq(email))

@@ -795,3 +795,43 @@ async fn refunds_split_into_small_claims_still_need_a_second_approver() {
     })
     .await;
 }
+
+/// Date-times after 2038-01-19 are stored and compared like any other on
+/// every backend (MariaDB once stored them as NULL: `service::db::bind`).
+#[tokio::test]
+async fn date_times_after_2038_are_kept_and_compared_on_every_backend() {
+    on_every_backend(|app| async move {
+        let c = cast(&app).await;
+        let admin = app.staff(&[Role::Admin]).await;
+        let order = app.delivered_order(&c.shop.token, "SO-2040", "28.00", Some("2026-02-01T00:00:00Z")).await;
+        let publish = "mutation($i: PublishPolicyInput!){ publishPolicyVersion(input: $i) { version effectiveFrom } }";
+        let v2 = json!({ "lastUpdated": "2026-11-29", "effectiveFrom": "2040-03-01T12:00:00.123456Z", "refundWindowDays": 3650,
+            "excludedReasonsAfterActivation": [], "evidenceRequiredReasons": [], "chargebackWithoutContactAction": "SUSPEND",
+            "payoutBusinessDaysMin": 3, "payoutBusinessDaysMax": 10, "text": "Policy of 2040" });
+        let body = app.graphql(publish, json!({ "i": v2 }), Some(&admin.token)).await;
+        assert_eq!(body["data"]["publishPolicyVersion"]["effectiveFrom"], "2040-03-01T12:00:00.123456Z", "{body}");
+
+        // Read back from the row, not from the mutation's input.
+        let read = app.graphql("{ policy { version } policyVersions { version effectiveFrom } }", json!({}), Some(&admin.token)).await;
+        assert_eq!(read["data"]["policy"]["version"], 1, "2040 is not yet in force: {read}");
+        assert_eq!(read["data"]["policyVersions"][1]["effectiveFrom"], "2040-03-01T12:00:00.123456Z", "{read}");
+
+        // A bound instant after 2038 compares against the stored one.
+        let q = "query($o: ID!, $at: DateTime){ assessRefund(orderId: $o, reason: NOT_WORKING, at: $at) { policyVersion rule } }";
+        for (at, version) in [
+            ("2040-03-01T12:00:00.123455Z", 1),
+            ("2040-03-01T12:00:00.123456Z", 2),
+            ("2999-12-31T23:59:59.999999Z", 2),
+        ] {
+            let body = app.graphql(q, json!({ "o": order, "at": at }), Some(&admin.token)).await;
+            assert_eq!(body["data"]["assessRefund"]["policyVersion"], version, "at {at}: {body}");
+        }
+        let audit = app.graphql("query($f: AuditFilter){ auditLog(filter: $f, first: 50) { nodes { action } } }",
+            json!({ "f": { "action": "policy.publish", "from": "2026-01-01T00:00:00Z", "to": "2100-01-01T00:00:00Z" } }), Some(&admin.token)).await;
+        assert_eq!(audit["data"]["auditLog"]["nodes"].as_array().map(Vec::len), Some(1), "{audit}");
+
+        let refused = app.graphql(q, json!({ "o": order, "at": "3000-01-01T00:00:00Z" }), Some(&admin.token)).await;
+        assert_error(&refused, "BAD_USER_INPUT");
+    })
+    .await;
+}

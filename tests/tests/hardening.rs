@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use api::config::Environment;
 use api::domain::Role;
+use api::service::db::Db;
 use api::service::faults::{Fault, FaultPlan};
-use sea_orm::{DatabaseConnection, EntityTrait, QueryOrder};
+use sea_orm::{EntityTrait, QueryOrder};
 use serde_json::{json, Value};
 use tests::{assert_error, backends, fresh_database, settings_for, Backend, TestApp, CLAIM_FIELDS};
 
@@ -137,7 +138,7 @@ async fn cross_origin_calls_are_allowed_only_for_configured_origins() {
 }
 
 /// Every row of every table a money mutation can touch, in a stable order.
-async fn snapshot(db: &DatabaseConnection) -> String {
+async fn snapshot(db: &Db) -> String {
     use entity::*;
     macro_rules! rows {
         ($($m:ident),*) => {{

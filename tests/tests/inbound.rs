@@ -423,6 +423,7 @@ async fn a_restricted_customer_and_other_business_problems_need_attention_and_ch
             ("total as a number", Box::new(|o| o["total"] = json!(59.99)), "total: invalid type"),
             ("placed in the future", Box::new(|o| o["date_created_gmt"] = json!("2099-01-01T00:00:00")), "future"),
             ("placed date garbage", Box::new(|o| o["date_created_gmt"] = json!("yesterday")), "not a date"),
+            ("placed in the year 5000", Box::new(|o| o["date_created_gmt"] = json!("5000-01-01T00:00:00")), "is not between 1970"),
             ("paid before placed", Box::new(|o| o["date_paid_gmt"] = json!("2020-01-01T00:00:00")), "paidAt"),
             ("a number with spaces", Box::new(|o| o["number"] = json!("48 21")), "number"),
         ];
@@ -847,6 +848,16 @@ async fn stripe_disputes_that_do_not_fit_need_attention_and_change_nothing() {
                 "opened in the future",
                 Box::new(|e| e["data"]["object"]["created"] = json!(4_102_444_800_i64)),
                 "future",
+            ),
+            (
+                "opened in the year 5000",
+                Box::new(|e| e["data"]["object"]["created"] = json!(95_617_584_000_i64)),
+                "is not a time between 1970",
+            ),
+            (
+                "opened before 1970",
+                Box::new(|e| e["data"]["object"]["created"] = json!(-1)),
+                "is not a time between 1970",
             ),
         ];
         for (i, (name, change, needle)) in cases.iter().enumerate() {

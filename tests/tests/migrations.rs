@@ -31,7 +31,7 @@ const TABLES: [&str; 23] = [
     "product_plans",
 ];
 
-async fn table_exists(db: &sea_orm::DatabaseConnection, table: &str) -> bool {
+async fn table_exists(db: &impl ConnectionTrait, table: &str) -> bool {
     db.execute_unprepared(&format!("SELECT 1 FROM {table} WHERE 1 = 0"))
         .await
         .is_ok()
@@ -105,7 +105,7 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// What a seeded database holds, in figures that differ if any row does.
-async fn fingerprint(db: &sea_orm::DatabaseConnection) -> Vec<i64> {
+async fn fingerprint(db: &api::service::db::Db) -> Vec<i64> {
     let mut out = Vec::new();
     for q in [
         "SELECT COUNT(*) AS n FROM orders",
@@ -136,11 +136,11 @@ async fn fingerprint(db: &sea_orm::DatabaseConnection) -> Vec<i64> {
     out
 }
 
-async fn seeded_database(backend: tests::Backend, orders: usize) -> sea_orm::DatabaseConnection {
-    let db = Database::connect(fresh_database(backend).await.as_str())
+async fn seeded_database(backend: tests::Backend, orders: usize) -> api::service::db::Db {
+    let db = api::service::db::connect(fresh_database(backend).await.as_str(), 5)
         .await
         .unwrap();
-    Migrator::up(&db, None).await.unwrap();
+    Migrator::up(db.unbound(), None).await.unwrap();
     let staff: Vec<uuid::Uuid> = api::service::demo::ensure_demo_staff(&db)
         .await
         .unwrap()

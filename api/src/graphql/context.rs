@@ -1,7 +1,7 @@
 //! Access to what every resolver needs: the database, the caller, the request.
 
+use crate::service::db::Db;
 use async_graphql::{Context, ID};
-use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
 use crate::auth::{AuthState, Principal};
@@ -17,10 +17,10 @@ pub struct RequestId(pub String);
 #[derive(Clone, Debug)]
 pub struct ClientAddr(pub String);
 
-pub fn db<'a>(ctx: &'a Context<'_>) -> &'a DatabaseConnection {
+pub fn db<'a>(ctx: &'a Context<'_>) -> &'a Db {
     // Inserted by the schema builder for every server; absence is a wiring bug
     // caught by the first test that runs a query.
-    ctx.data_unchecked::<DatabaseConnection>()
+    ctx.data_unchecked::<Db>()
 }
 
 pub fn principal<'a>(ctx: &'a Context<'_>) -> AppResult<&'a Principal> {

@@ -3,14 +3,15 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use crate::service::db::Db;
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
-use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use entity::staff;
 
 /// Staff members by id.
-pub struct StaffLoader(pub DatabaseConnection);
+pub struct StaffLoader(pub Db);
 
 impl Loader<Uuid> for StaffLoader {
     type Value = staff::Model;
@@ -30,7 +31,7 @@ impl Loader<Uuid> for StaffLoader {
 macro_rules! by_id_loader {
     ($(#[$meta:meta])* $name:ident, $module:ident) => {
         $(#[$meta])*
-        pub struct $name(pub DatabaseConnection);
+        pub struct $name(pub Db);
 
         impl Loader<Uuid> for $name {
             type Value = entity::$module::Model;
@@ -69,7 +70,7 @@ by_id_loader!(
 macro_rules! children_loader {
     ($(#[$meta:meta])* $name:ident, $module:ident, $parent:ident, $parent_col:ident, $order_col:ident) => {
         $(#[$meta])*
-        pub struct $name(pub DatabaseConnection);
+        pub struct $name(pub Db);
 
         impl Loader<Uuid> for $name {
             type Value = Vec<entity::$module::Model>;
@@ -154,7 +155,7 @@ children_loader!(
 
 /// The first page of each customer's orders, for `Customer.orders` without a
 /// cursor (keyed by customer and page size).
-pub struct CustomerOrdersLoader(pub DatabaseConnection);
+pub struct CustomerOrdersLoader(pub Db);
 
 impl Loader<(Uuid, usize)> for CustomerOrdersLoader {
     type Value = Arc<crate::domain::page::Page<entity::order::Model>>;
@@ -188,7 +189,7 @@ impl Loader<(Uuid, usize)> for CustomerOrdersLoader {
 }
 
 /// The activation of each order: at most one, and `None` is an answer too.
-pub struct ActivationByOrderLoader(pub DatabaseConnection);
+pub struct ActivationByOrderLoader(pub Db);
 
 impl Loader<Uuid> for ActivationByOrderLoader {
     type Value = Option<entity::activation::Model>;
@@ -207,7 +208,7 @@ impl Loader<Uuid> for ActivationByOrderLoader {
 }
 
 /// Refunded and refundable figures of each order, in two grouped queries.
-pub struct OrderMoneyLoader(pub DatabaseConnection);
+pub struct OrderMoneyLoader(pub Db);
 
 impl Loader<Uuid> for OrderMoneyLoader {
     type Value = crate::service::orders::OrderMoney;
@@ -321,7 +322,7 @@ where
 /// request uses a few of the fourteen, and making all of them (an `Arc`, a
 /// cache map and a connection handle each) was a fixed cost on every request.
 pub struct Loaders {
-    db: DatabaseConnection,
+    db: Db,
     cache: bool,
     cells: LoaderCells,
 }
@@ -329,7 +330,7 @@ pub struct Loaders {
 /// A loader the request makes on first use.
 pub trait Lazy: Sized + Send + Sync + 'static {
     fn cell(cells: &LoaderCells) -> &std::sync::OnceLock<RequestLoader<Self>>;
-    fn make(db: &DatabaseConnection) -> Self;
+    fn make(db: &Db) -> Self;
 }
 
 macro_rules! lazy_loaders {
@@ -343,7 +344,7 @@ macro_rules! lazy_loaders {
             fn cell(cells: &LoaderCells) -> &std::sync::OnceLock<RequestLoader<Self>> {
                 &cells.$field
             }
-            fn make(db: &DatabaseConnection) -> Self {
+            fn make(db: &Db) -> Self {
                 $loader(db.clone())
             }
         })+
@@ -384,11 +385,7 @@ lazy_loaders!(
 /// (BENCHMARKS.md). Without the feature (`api/Cargo.toml`) it is async-io's
 /// timer, which is ready at once for a zero delay and never starts its
 /// reactor.
-pub fn register(
-    req: async_graphql::Request,
-    db: &DatabaseConnection,
-    cache: bool,
-) -> async_graphql::Request {
+pub fn register(req: async_graphql::Request, db: &Db, cache: bool) -> async_graphql::Request {
     req.data(Loaders {
         db: db.clone(),
         cache,

@@ -4,7 +4,7 @@ use async_graphql::{InputValueError, InputValueResult, Scalar, ScalarType, Value
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 
 use crate::error::code;
-use crate::service::truncate_micros;
+use crate::service::{in_time_range, truncate_micros, TIME_RANGE};
 
 /// A malformed input value, coded BAD_USER_INPUT where it is raised: input
 /// coercion runs inside execution, where an uncoded error counts as internal
@@ -24,10 +24,6 @@ pub fn wrong_type<T: async_graphql::InputType>(value: Value) -> InputValueError<
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Timestamp(pub DateTime<Utc>);
 
-/// The latest instant every backend stores: MariaDB binds date-times as
-/// TIMESTAMP values, which end here (later ones would silently become NULL).
-pub const LATEST: i64 = 2_147_483_647;
-
 #[Scalar(name = "DateTime")]
 impl ScalarType for Timestamp {
     fn parse(value: Value) -> InputValueResult<Self> {
@@ -37,10 +33,8 @@ impl ScalarType for Timestamp {
         let t = DateTime::parse_from_rfc3339(s)
             .map_err(|_| invalid("expected an RFC 3339 date-time, e.g. 2026-11-27T08:00:00Z"))?
             .with_timezone(&Utc);
-        if !(0..=LATEST).contains(&t.timestamp()) {
-            return Err(invalid(
-                "date-times must lie between 1970-01-01T00:00:00Z and 2038-01-19T03:14:07Z",
-            ));
+        if !in_time_range(t) {
+            return Err(invalid(format!("date-times must lie {TIME_RANGE}")));
         }
         Ok(Timestamp(truncate_micros(t)))
     }
@@ -98,7 +92,7 @@ mod tests {
         assert!(Timestamp::parse(Value::Number(1.into())).is_err());
         for out_of_range in [
             "1969-12-31T23:59:59Z",
-            "2038-01-19T03:14:08Z",
+            "3000-01-01T00:00:00Z",
             "9999-01-01T00:00:00Z",
         ] {
             assert!(
@@ -106,7 +100,16 @@ mod tests {
                 "{out_of_range}"
             );
         }
-        assert!(Timestamp::parse(Value::String("2038-01-19T03:14:07Z".into())).is_ok());
+        for in_range in [
+            "1970-01-01T00:00:00Z",
+            "2038-01-19T03:14:08Z",
+            "2999-12-31T23:59:59.999999Z",
+        ] {
+            assert!(
+                Timestamp::parse(Value::String(in_range.into())).is_ok(),
+                "{in_range}"
+            );
+        }
     }
 
     #[test]

@@ -17,12 +17,12 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::service::db::Db;
 use actix_web::http::header;
 use actix_web::web::{self, Bytes};
 use actix_web::{HttpRequest, HttpResponse};
 use chrono::{DateTime, SecondsFormat, Utc};
 use futures_util::stream;
-use sea_orm::DatabaseConnection;
 use tracing::{Instrument, Span};
 use uuid::Uuid;
 
@@ -38,7 +38,7 @@ use crate::service::claim_list::{ClaimOrder, ClaimQuery};
 use crate::service::exports;
 use crate::service::payouts::PayoutQuery;
 use crate::service::text::exact_filter;
-use crate::service::truncate_micros;
+use crate::service::{in_time_range, truncate_micros, TIME_RANGE};
 
 /// Header rows, as in DESIGN.md "Limits and exports".
 const CLAIM_COLUMNS: &str = "id,submitted_at,status,reason,eligibility,rule,order_number,customer_email,requested_amount,approved_amount,currency,decided_at,decided_by";
@@ -174,10 +174,14 @@ impl Params {
         };
         // An unencoded `+02:00` offset arrives as ` 02:00` (form decoding), a
         // common client slip that is unambiguous to repair.
-        DateTime::parse_from_rfc3339(&raw)
+        let t = DateTime::parse_from_rfc3339(&raw)
             .or_else(|_| DateTime::parse_from_rfc3339(&raw.replace(' ', "+")))
-            .map(|t| Some(truncate_micros(t.with_timezone(&Utc))))
-            .map_err(|_| bad(format!("{name}: expected an RFC 3339 date-time")))
+            .map_err(|_| bad(format!("{name}: expected an RFC 3339 date-time")))?
+            .with_timezone(&Utc);
+        if !in_time_range(t) {
+            return Err(bad(format!("{name}: date-times must lie {TIME_RANGE}")));
+        }
+        Ok(Some(truncate_micros(t)))
     }
 
     fn finish(self) -> AppResult<()> {
@@ -196,7 +200,7 @@ struct Chunk {
 
 impl Export {
     /// The page after `after` as CSV (the header row comes with the first).
-    async fn page(&self, db: &DatabaseConnection, after: Option<Uuid>) -> AppResult<Chunk> {
+    async fn page(&self, db: &Db, after: Option<Uuid>) -> AppResult<Chunk> {
         let mut out = csv::Writer::from_writer(Vec::new());
         let next = match self {
             Export::Claims { filter, sort, mask } => {
@@ -282,7 +286,7 @@ fn text(value: Option<&String>) -> String {
 
 /// What the body stream carries from one chunk to the next.
 struct Streaming {
-    db: DatabaseConnection,
+    db: Db,
     export: Export,
     next: Next,
     metrics: Arc<Metrics>,
@@ -381,7 +385,9 @@ mod tests {
     /// at `deadline`.
     async fn second_page_of_nothing(deadline: Instant) -> Streaming {
         Streaming {
-            db: sea_orm::Database::connect("sqlite::memory:").await.unwrap(),
+            db: crate::service::db::connect("sqlite::memory:", 1)
+                .await
+                .unwrap(),
             export: Export::Payouts(PayoutQuery::default()),
             next: Next::After(Uuid::now_v7()),
             metrics: Arc::default(),

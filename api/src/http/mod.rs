@@ -17,8 +17,8 @@ pub mod response;
 mod upload;
 mod ws;
 
+use crate::service::db::Db;
 use actix_web::web;
-use sea_orm::DatabaseConnection;
 use std::sync::Arc;
 
 use crate::auth::jwt::TokenService;
@@ -33,7 +33,7 @@ pub use observe::{observe, RequestSpan};
 
 /// Shared by every worker.
 pub struct AppState {
-    pub db: DatabaseConnection,
+    pub db: Db,
     pub schema: AppSchema,
     pub tokens: Arc<TokenService>,
     pub metrics: Arc<Metrics>,

@@ -1,10 +1,11 @@
 //! Activations: the access details sent to the customer. Once delivered the
 //! service counts as used; the credentials are secrets.
 
+use crate::service::db::Db;
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, IntoActiveModel, QueryFilter,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel,
+    QueryFilter,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -98,7 +99,7 @@ pub async fn find<C: ConnectionTrait>(conn: &C, id: Uuid) -> AppResult<Option<ac
 /// Records the activation of a PAID order (one per order).
 #[tracing::instrument(skip(db, cipher, new), fields(order_id = %new.order_id))]
 pub async fn record(
-    db: &DatabaseConnection,
+    db: &Db,
     cipher: &CredentialCipher,
     ctx: &RequestContext,
     new: NewActivation,
@@ -178,7 +179,7 @@ pub async fn record(
 /// the same time again is a harmless retry.
 #[tracing::instrument(skip(db))]
 pub async fn mark_delivered(
-    db: &DatabaseConnection,
+    db: &Db,
     ctx: &RequestContext,
     id: Uuid,
     delivered_at: DateTime<Utc>,
@@ -230,7 +231,7 @@ pub async fn mark_delivered(
 /// Decrypts the credentials and writes the `activation.credentials.viewed`
 /// audit entry first: no entry, no secret.
 pub async fn read_credentials(
-    db: &DatabaseConnection,
+    db: &Db,
     cipher: &CredentialCipher,
     ctx: &RequestContext,
     model: &activation::Model,

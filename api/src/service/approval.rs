@@ -1,9 +1,10 @@
 //! Approving a claim: every check of DESIGN.md in order, dual approval,
 //! idempotency keys, and the payout created in the same transaction.
 
+use crate::service::db::Db;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel,
-    PaginatorTrait, QueryFilter, QuerySelect,
+    ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter,
+    QuerySelect,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -55,7 +56,7 @@ impl Approval {
 
 #[tracing::instrument(skip(db, input), fields(claim_id = %input.claim_id))]
 pub async fn approve(
-    db: &DatabaseConnection,
+    db: &Db,
     ctx: &RequestContext,
     input: Approval,
 ) -> AppResult<refund_claim::Model> {

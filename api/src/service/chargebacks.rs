@@ -1,10 +1,11 @@
 //! Chargebacks: facts reported by the bank. Recording one never fails for
 //! money reasons; without prior contact it triggers the policy's action.
 
+use crate::service::db::Db;
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel,
+    PaginatorTrait, QueryFilter, QueryOrder,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -98,7 +99,7 @@ async fn prior_contact<C: ConnectionTrait>(
 
 #[tracing::instrument(skip(db, new), fields(order_id = %new.order_id))]
 pub async fn record(
-    db: &DatabaseConnection,
+    db: &Db,
     ctx: &RequestContext,
     new: NewChargeback,
 ) -> AppResult<chargeback::Model> {
@@ -372,7 +373,7 @@ async fn overlaps_refund<C: ConnectionTrait>(conn: &C, order: &order::Model) -> 
 /// OPEN → WON (frees the amount) or LOST (keeps it counted; the order is
 /// CHARGED_BACK when nothing is left refundable).
 pub async fn resolve(
-    db: &DatabaseConnection,
+    db: &Db,
     ctx: &RequestContext,
     id: Uuid,
     outcome: ChargebackStatus,

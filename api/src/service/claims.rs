@@ -2,10 +2,11 @@
 //! (see `approval.rs`). Each change locks the claim row, bumps `version`,
 //! appends a claim event and an audit entry, in one transaction.
 
+use crate::service::db::Db;
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, IntoActiveModel, QueryFilter,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel,
+    QueryFilter,
 };
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -156,7 +157,7 @@ pub struct NewClaim {
 /// assessed under the policy in force at submission, pinned on the claim.
 #[tracing::instrument(skip(db, new), fields(order_id = %new.order_id))]
 pub async fn submit(
-    db: &DatabaseConnection,
+    db: &Db,
     ctx: &RequestContext,
     new: NewClaim,
     backdating: Backdating,
@@ -278,7 +279,7 @@ pub async fn submit(
 
 /// Assigns the claim to a staff member who handles or decides claims.
 pub async fn assign(
-    db: &DatabaseConnection,
+    db: &Db,
     ctx: &RequestContext,
     id: Uuid,
     assignee: Uuid,
@@ -312,7 +313,7 @@ pub async fn assign(
 
 /// SUBMITTED | UNDER_REVIEW → NEEDS_INFO, with the message for the customer.
 pub async fn request_info(
-    db: &DatabaseConnection,
+    db: &Db,
     ctx: &RequestContext,
     id: Uuid,
     message: &str,
@@ -393,7 +394,7 @@ pub async fn check_evidence<C: ConnectionTrait>(
 
 /// Adds evidence; NEEDS_INFO goes back to UNDER_REVIEW.
 pub async fn add_evidence(
-    db: &DatabaseConnection,
+    db: &Db,
     ctx: &RequestContext,
     id: Uuid,
     evidence: NewEvidence,
@@ -446,7 +447,7 @@ pub async fn add_evidence(
 }
 
 pub async fn add_note(
-    db: &DatabaseConnection,
+    db: &Db,
     ctx: &RequestContext,
     id: Uuid,
     note: &str,
@@ -469,7 +470,7 @@ pub async fn add_note(
 
 /// The customer no longer wants the refund.
 pub async fn withdraw(
-    db: &DatabaseConnection,
+    db: &Db,
     ctx: &RequestContext,
     id: Uuid,
     note: &str,
@@ -494,7 +495,7 @@ pub async fn withdraw(
 
 /// Rejects an open claim with a reason code and a note.
 pub async fn reject(
-    db: &DatabaseConnection,
+    db: &Db,
     ctx: &RequestContext,
     id: Uuid,
     reason: RejectionReason,

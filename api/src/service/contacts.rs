@@ -1,8 +1,9 @@
 //! Customer contacts: the record of "the customer talked to us first", which
 //! decides what a chargeback triggers.
 
+use crate::service::db::Db;
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, DatabaseConnection, EntityTrait};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -27,7 +28,7 @@ pub struct NewContact {
 
 #[tracing::instrument(skip(db, new), fields(customer_id = %new.customer_id))]
 pub async fn log(
-    db: &DatabaseConnection,
+    db: &Db,
     ctx: &RequestContext,
     new: NewContact,
 ) -> AppResult<customer_contact::Model> {

@@ -1,9 +1,10 @@
 //! Customers: upserted by the storefront's orders, read by staff.
 
+use crate::service::db::Db;
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
-    DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait,
+    IntoActiveModel, QueryFilter,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -136,7 +137,7 @@ pub async fn list<C: ConnectionTrait>(
 
 /// Lifts a chargeback restriction (ADMIN), with the reason in the audit log.
 pub async fn lift_restriction(
-    db: &DatabaseConnection,
+    db: &Db,
     ctx: &RequestContext,
     id: Uuid,
     note: &str,

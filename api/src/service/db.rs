@@ -9,7 +9,7 @@ use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
     DbErr, ExecResult, IsolationLevel, QueryResult, SqliteTransactionMode, Statement,
-    TransactionOptions, TransactionTrait,
+    TransactionOptions, TransactionTrait, Value,
 };
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -29,7 +29,7 @@ const SQLITE_CACHE_KIB: u32 = 512;
 
 /// Opens the pool. SQLite runs in WAL mode (readers never block the writer)
 /// with a busy timeout, foreign keys on, in a file only its owner can read.
-pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnection, DbErr> {
+pub async fn connect(url: &str, max_connections: u32) -> Result<Db, DbErr> {
     if let Some(path) = sqlite_file(url) {
         private_sqlite_file(&path)
             .map_err(|e| DbErr::Custom(format!("cannot prepare {}: {e}", path.display())))?;
@@ -47,8 +47,94 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<DatabaseConnecti
                 .foreign_keys(true)
                 .pragma("cache_size", format!("-{SQLITE_CACHE_KIB}"))
         });
-    Database::connect(opt).await
+    Database::connect(opt).await.map(Db)
 }
+
+/// The connection pool every query goes through: sea-orm's, with each
+/// statement's date-times bound so the backend keeps them ([`bind`]).
+#[derive(Clone, Debug)]
+pub struct Db(DatabaseConnection);
+
+impl Db {
+    /// The sea-orm pool underneath, for what takes one by type (the
+    /// migrator). Statements sent through it skip [`bind`]: never write a
+    /// date-time through it.
+    pub fn unbound(&self) -> &DatabaseConnection {
+        &self.0
+    }
+
+    /// Counts every statement (`/metrics`).
+    pub fn set_metric_callback<F>(&mut self, callback: F)
+    where
+        F: Fn(&sea_orm::metric::Info<'_>) + Send + Sync + 'static,
+    {
+        self.0.set_metric_callback(callback)
+    }
+
+    pub async fn ping(&self) -> Result<(), DbErr> {
+        self.0.ping().await
+    }
+
+    pub async fn close(self) -> Result<(), DbErr> {
+        self.0.close().await
+    }
+}
+
+/// Binds `stmt`'s UTC date-times the way its backend stores them past
+/// 2038-01-19. sqlx sends a `DateTime<Utc>` to MySQL as a TIMESTAMP value;
+/// MariaDB converts it through the TIMESTAMP range before storing it in our
+/// DATETIME(6) columns, so a later instant is written as NULL and compares
+/// as NULL. The same instant sent as a naive UTC DATETIME is kept whole
+/// (the columns hold UTC by design: `migration::columns`). Other backends
+/// are left as they are.
+fn bind(backend: DbBackend, mut stmt: Statement) -> Statement {
+    if backend == DbBackend::MySql {
+        for value in stmt.values.iter_mut().flat_map(|v| v.0.iter_mut()) {
+            if let Value::ChronoDateTimeUtc(t) = value {
+                *value = Value::ChronoDateTime(t.map(|t| t.naive_utc()));
+            }
+        }
+    }
+    stmt
+}
+
+/// Forwards the statement methods of a connection wrapper to `$inner`,
+/// through [`bind`]. One list for the pool and for write transactions, so a
+/// method added to one cannot skip the binding in the other.
+macro_rules! bound_connection {
+    ($wrapper:ty, |$s:ident| $inner:expr) => {
+        #[async_trait::async_trait]
+        impl ConnectionTrait for $wrapper {
+            fn get_database_backend(&self) -> DbBackend {
+                let $s = self;
+                $inner.get_database_backend()
+            }
+            async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
+                let $s = self;
+                $inner.execute_raw(bind(stmt.db_backend, stmt)).await
+            }
+            async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+                let $s = self;
+                $inner.execute_unprepared(sql).await
+            }
+            async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
+                let $s = self;
+                $inner.query_one_raw(bind(stmt.db_backend, stmt)).await
+            }
+            async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+                let $s = self;
+                $inner.query_all_raw(bind(stmt.db_backend, stmt)).await
+            }
+            fn support_returning(&self) -> bool {
+                let $s = self;
+                $inner.support_returning()
+            }
+        }
+    };
+}
+
+bound_connection!(Db, |s| s.0);
+bound_connection!(WriteTxn, |s| s.txn);
 
 /// The file a SQLite URL names; `None` for other databases and in-memory ones.
 pub fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
@@ -128,28 +214,6 @@ impl WriteTxn {
     }
 }
 
-#[async_trait::async_trait]
-impl ConnectionTrait for WriteTxn {
-    fn get_database_backend(&self) -> DbBackend {
-        self.txn.get_database_backend()
-    }
-    async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
-        self.txn.execute_raw(stmt).await
-    }
-    async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
-        self.txn.execute_unprepared(sql).await
-    }
-    async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
-        self.txn.query_one_raw(stmt).await
-    }
-    async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
-        self.txn.query_all_raw(stmt).await
-    }
-    fn support_returning(&self) -> bool {
-        self.txn.support_returning()
-    }
-}
-
 /// The write turn of each SQLite file in this process.
 ///
 /// SQLite has one writer at a time. Without this, a writer that finds the
@@ -160,16 +224,16 @@ impl ConnectionTrait for WriteTxn {
 /// as the previous one ends. This orders work only; it guards nothing: the
 /// transaction's own lock still excludes other processes, which keep
 /// waiting on the busy timeout.
-fn write_turn(db: &DatabaseConnection) -> Option<Arc<Semaphore>> {
+fn write_turn(db: &Db) -> Option<Arc<Semaphore>> {
     static TURNS: OnceLock<Mutex<HashMap<PathBuf, Arc<Semaphore>>>> = OnceLock::new();
     if db.get_database_backend() != DbBackend::Sqlite {
         return None;
     }
-    let file = db
-        .get_sqlite_connection_pool()
-        .connect_options()
-        .get_filename()
-        .to_path_buf();
+    let file =
+        db.0.get_sqlite_connection_pool()
+            .connect_options()
+            .get_filename()
+            .to_path_buf();
     if file.as_os_str().is_empty() || file.to_string_lossy().contains(":memory:") {
         return None;
     }
@@ -192,7 +256,7 @@ fn write_turn(db: &DatabaseConnection) -> Option<Arc<Semaphore>> {
 /// MySQL and MariaDB it is READ COMMITTED, as PostgreSQL's default: after
 /// waiting for a row lock, plain reads see what the lock holder committed
 /// (under REPEATABLE READ they would read an older snapshot).
-pub async fn begin_write(db: &DatabaseConnection) -> Result<WriteTxn, DbErr> {
+pub async fn begin_write(db: &Db) -> Result<WriteTxn, DbErr> {
     let turn = match write_turn(db) {
         Some(turn) => Some(
             tokio::time::timeout(SQLITE_BUSY_TIMEOUT, turn.acquire_owned())
@@ -206,8 +270,8 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<WriteTxn, DbErr> {
         DbBackend::MySql => Some(IsolationLevel::ReadCommitted),
         _ => None,
     };
-    let txn = db
-        .begin_with_options(TransactionOptions {
+    let txn =
+        db.0.begin_with_options(TransactionOptions {
             sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
             isolation_level,
             ..Default::default()
@@ -217,18 +281,18 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<WriteTxn, DbErr> {
 }
 
 /// Pool figures for `/metrics`.
-pub fn pool_stats(db: &DatabaseConnection, max: u32) -> PoolStats {
+pub fn pool_stats(db: &Db, max: u32) -> PoolStats {
     let (size, idle) = match db.get_database_backend() {
         DbBackend::Sqlite => {
-            let p = db.get_sqlite_connection_pool();
+            let p = db.0.get_sqlite_connection_pool();
             (p.size(), p.num_idle() as u32)
         }
         DbBackend::Postgres => {
-            let p = db.get_postgres_connection_pool();
+            let p = db.0.get_postgres_connection_pool();
             (p.size(), p.num_idle() as u32)
         }
         _ => {
-            let p = db.get_mysql_connection_pool();
+            let p = db.0.get_mysql_connection_pool();
             (p.size(), p.num_idle() as u32)
         }
     };
@@ -294,9 +358,7 @@ const SQLITE_BUILD_OPTIONS: [(&str, &str); 2] = [
 
 /// The SQLite build options this binary lacks, each with its cost (empty on
 /// other backends). A binary built outside the workspace misses them.
-pub async fn missing_sqlite_options(
-    db: &DatabaseConnection,
-) -> Result<Vec<(&'static str, &'static str)>, DbErr> {
+pub async fn missing_sqlite_options(db: &Db) -> Result<Vec<(&'static str, &'static str)>, DbErr> {
     use sea_orm::{ConnectionTrait, Statement};
     if db.get_database_backend() != DbBackend::Sqlite {
         return Ok(Vec::new());

@@ -1,6 +1,7 @@
 //! Demo accounts for `serve --demo`: one per role, with a known password.
 
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use crate::service::db::Db;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use entity::staff;
 
@@ -13,9 +14,7 @@ use crate::error::AppResult;
 pub const DEMO_PASSWORD: &str = "refund-desk-demo";
 
 /// Creates the missing demo accounts; returns (role, email, id) for each role.
-pub async fn ensure_demo_staff(
-    db: &DatabaseConnection,
-) -> AppResult<Vec<(Role, String, uuid::Uuid)>> {
+pub async fn ensure_demo_staff(db: &Db) -> AppResult<Vec<(Role, String, uuid::Uuid)>> {
     let mut logins = Vec::new();
     for role in Role::ALL {
         let email = format!(

@@ -97,3 +97,16 @@ pub fn truncate_micros(t: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chr
     use chrono::{DurationRound, TimeDelta};
     t.duration_trunc(TimeDelta::microseconds(1)).unwrap_or(t)
 }
+
+/// The date-times accepted from outside, as a sentence for error messages.
+pub const TIME_RANGE: &str = "between 1970-01-01T00:00:00Z and 2999-12-31T23:59:59Z";
+
+/// True when `t` lies in [`TIME_RANGE`]. Every backend stores up to
+/// 9999-12-31; ending a thousand years from now keeps the date arithmetic
+/// (windows, business days) far from chrono's and the databases' limits,
+/// and no refund needs a later date.
+pub fn in_time_range(t: chrono::DateTime<chrono::Utc>) -> bool {
+    /// 3000-01-01T00:00:00Z, the first instant refused.
+    const END: i64 = 32_503_680_000;
+    (0..END).contains(&t.timestamp())
+}

@@ -2,11 +2,12 @@
 
 use std::collections::HashMap;
 
+use crate::service::db::Db;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Query;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, FromQueryResult, IntoActiveModel, QueryFilter, QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult,
+    IntoActiveModel, QueryFilter, QuerySelect,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -136,11 +137,7 @@ async fn existing_same<C: ConnectionTrait>(
 /// Creates the order (and its customer), or returns the same order again when
 /// the storefront retries. Restricted customers are refused.
 #[tracing::instrument(skip(db, new), fields(number = %new.number))]
-pub async fn create(
-    db: &DatabaseConnection,
-    ctx: &RequestContext,
-    new: NewOrder,
-) -> AppResult<order::Model> {
+pub async fn create(db: &Db, ctx: &RequestContext, new: NewOrder) -> AppResult<order::Model> {
     new.validate()?;
     if let Some(existing) = existing_same(db, &new).await? {
         return Ok(existing);
@@ -249,7 +246,7 @@ pub async fn set_status<C: ConnectionTrait>(
 /// PENDING → PAID.
 #[tracing::instrument(skip(db))]
 pub async fn mark_paid(
-    db: &DatabaseConnection,
+    db: &Db,
     ctx: &RequestContext,
     id: Uuid,
     paid_at: DateTime<Utc>,

@@ -1,9 +1,10 @@
 //! Payouts: the money going back to the customer.
 
+use crate::service::db::Db;
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr,
-    EntityTrait, IntoActiveModel, QueryFilter,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
+    IntoActiveModel, QueryFilter,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -126,7 +127,7 @@ async fn save_change(
 
 /// PENDING → SENT with the provider's reference.
 pub async fn mark_sent(
-    db: &DatabaseConnection,
+    db: &Db,
     ctx: &RequestContext,
     id: Uuid,
     reference: &str,
@@ -157,7 +158,7 @@ pub async fn mark_sent(
 
 /// PENDING | SENT → FAILED with a reason.
 pub async fn mark_failed(
-    db: &DatabaseConnection,
+    db: &Db,
     ctx: &RequestContext,
     id: Uuid,
     reason: &str,
@@ -203,7 +204,7 @@ pub async fn mark_failed_in(
 /// amount the claim becomes REFUNDED; the order becomes REFUNDED when nothing
 /// is left refundable, else PARTIALLY_REFUNDED.
 pub async fn mark_settled(
-    db: &DatabaseConnection,
+    db: &Db,
     ctx: &RequestContext,
     id: Uuid,
     settled_at: Option<DateTime<Utc>>,
@@ -321,7 +322,7 @@ async fn settle_claim_and_order(
 /// A FAILED payout is retried once, as a new PENDING payout for the same
 /// amount; another method than the order's needs a note.
 pub async fn retry(
-    db: &DatabaseConnection,
+    db: &Db,
     ctx: &RequestContext,
     id: Uuid,
     method: Option<PaymentMethod>,

@@ -1,10 +1,11 @@
 //! Policy versions: immutable, numbered 1, 2, 3…; the one in force at a time
 //! is the latest whose effectiveFrom has passed.
 
+use crate::service::db::Db;
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 use serde_json::json;
 
@@ -144,7 +145,7 @@ pub const MAX_POLICY_TEXT: usize = 16_000;
 /// Publishes the next version (ADMIN). Versions are never edited.
 #[tracing::instrument(skip(db, new))]
 pub async fn publish(
-    db: &DatabaseConnection,
+    db: &Db,
     ctx: &RequestContext,
     new: NewPolicy,
 ) -> AppResult<policy_version::Model> {

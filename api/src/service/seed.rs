@@ -2,10 +2,9 @@
 //! N gives the same rows. Inserted in batches, a chunk of orders at a time,
 //! so a million orders take minutes and bounded memory.
 
+use crate::service::db::Db;
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use uuid::Uuid;
 
 use entity::{activation, customer, order, payout, refund_claim};
@@ -77,7 +76,7 @@ where
 /// instead of using the claim_id index. MariaDB
 /// keeps InnoDB statistics by itself; SQLite's planner already picks the
 /// indexes the pages need without `sqlite_stat1`.
-async fn refresh_statistics(db: &DatabaseConnection) -> AppResult<()> {
+async fn refresh_statistics(db: &Db) -> AppResult<()> {
     use sea_orm::ConnectionTrait;
     if db.get_database_backend() == sea_orm::DbBackend::Postgres {
         db.execute_unprepared("ANALYZE").await?;
@@ -85,7 +84,7 @@ async fn refresh_statistics(db: &DatabaseConnection) -> AppResult<()> {
     Ok(())
 }
 
-pub async fn seed(db: &DatabaseConnection, orders: usize, staff: &[Uuid]) -> AppResult<Seeded> {
+pub async fn seed(db: &Db, orders: usize, staff: &[Uuid]) -> AppResult<Seeded> {
     let existing = order::Entity::find()
         .filter(order::Column::Number.starts_with("DEMO-"))
         .count(db)

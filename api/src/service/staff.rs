@@ -1,9 +1,10 @@
 //! Staff accounts: creation, roles, deactivation, login and token checks.
 
+use crate::service::db::Db;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, IntoActiveModel, QueryFilter, QuerySelect,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel,
+    QueryFilter, QuerySelect,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -58,11 +59,7 @@ pub fn roles_of(model: &staff::Model) -> AppResult<RoleSet> {
 }
 
 #[tracing::instrument(skip(db, new), fields(email = %new.email.as_str()))]
-pub async fn create(
-    db: &DatabaseConnection,
-    ctx: &RequestContext,
-    new: NewStaff,
-) -> AppResult<staff::Model> {
+pub async fn create(db: &Db, ctx: &RequestContext, new: NewStaff) -> AppResult<staff::Model> {
     // Hash before the transaction: argon2 is slow and must not hold the write lock.
     let password_hash = password::hash(&new.password).await?;
     let txn = begin_write(db).await?;
@@ -148,7 +145,7 @@ fn keep_an_admin(admins: &[Uuid], losing: Uuid) -> AppResult<()> {
 /// Replaces the roles and revokes every token issued before.
 #[tracing::instrument(skip(db))]
 pub async fn set_roles(
-    db: &DatabaseConnection,
+    db: &Db,
     ctx: &RequestContext,
     id: Uuid,
     roles: RoleSet,
@@ -179,11 +176,7 @@ pub async fn set_roles(
 /// Deactivates an account and revokes its tokens at once. Staff cannot
 /// deactivate themselves (that would lock the last admin out).
 #[tracing::instrument(skip(db))]
-pub async fn deactivate(
-    db: &DatabaseConnection,
-    ctx: &RequestContext,
-    id: Uuid,
-) -> AppResult<staff::Model> {
+pub async fn deactivate(db: &Db, ctx: &RequestContext, id: Uuid) -> AppResult<staff::Model> {
     if ctx.actor == Some(id) {
         return Err(AppError::bad_input(
             "you cannot deactivate your own account",
@@ -219,11 +212,7 @@ pub async fn deactivate(
 /// Revokes every token the staff member holds (`logout`): the token version
 /// moves on, and `principal_for` refuses the old ones.
 #[tracing::instrument(skip(db))]
-pub async fn revoke_tokens(
-    db: &DatabaseConnection,
-    ctx: &RequestContext,
-    id: Uuid,
-) -> AppResult<()> {
+pub async fn revoke_tokens(db: &Db, ctx: &RequestContext, id: Uuid) -> AppResult<()> {
     let txn = begin_write(db).await?;
     let current = find_for_update(&txn, id).await?;
     revoking_tokens(current).update(&txn).await?;
@@ -258,12 +247,7 @@ pub async fn find<C: ConnectionTrait>(conn: &C, id: Uuid) -> AppResult<Option<st
     Ok(staff::Entity::find_by_id(id).one(conn).await?)
 }
 
-async fn record_attempt(
-    db: &DatabaseConnection,
-    email: &str,
-    client_addr: &str,
-    succeeded: bool,
-) -> AppResult<()> {
+async fn record_attempt(db: &Db, email: &str, client_addr: &str, succeeded: bool) -> AppResult<()> {
     login_attempt::Entity::insert(login_attempt::ActiveModel {
         id: Set(new_id()),
         email: Set(email.to_string()),
@@ -279,11 +263,7 @@ async fn record_attempt(
 /// Re-hashes a password made with older parameters, now that the login
 /// proved it. Only if the stored hash is still the one verified: a password
 /// changed meanwhile is not overwritten.
-async fn upgrade_hash(
-    db: &DatabaseConnection,
-    staff: &staff::Model,
-    password_given: &str,
-) -> AppResult<()> {
+async fn upgrade_hash(db: &Db, staff: &staff::Model, password_given: &str) -> AppResult<()> {
     let upgraded = password::hash(password_given).await?;
     staff::Entity::update_many()
         .col_expr(staff::Column::PasswordHash, Expr::value(upgraded))
@@ -298,7 +278,7 @@ async fn upgrade_hash(
 /// account all give the same UNAUTHENTICATED and take the same time.
 #[tracing::instrument(skip(db, tokens, password_given))]
 pub async fn login(
-    db: &DatabaseConnection,
+    db: &Db,
     tokens: &TokenService,
     email: &str,
     password_given: &str,

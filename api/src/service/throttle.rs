@@ -10,8 +10,9 @@
 //! address its slot back. A window starts with its first attempt and lasts
 //! [`WINDOW_MINUTES`]; the first reservation after it starts a new one.
 
+use crate::service::db::Db;
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, Statement, Value};
+use sea_orm::{ConnectionTrait, DbErr, Statement, Value};
 
 use super::sql::placeholders;
 
@@ -45,7 +46,7 @@ impl Counter {
     }
 }
 
-async fn run(db: &DatabaseConnection, sql: &str, values: Vec<Value>) -> Result<u64, DbErr> {
+async fn run(db: &Db, sql: &str, values: Vec<Value>) -> Result<u64, DbErr> {
     let backend = db.get_database_backend();
     let stmt = Statement::from_sql_and_values(backend, placeholders(backend, sql), values);
     Ok(db.execute_raw(stmt).await?.rows_affected())
@@ -55,11 +56,7 @@ async fn run(db: &DatabaseConnection, sql: &str, values: Vec<Value>) -> Result<u
 /// The `UPDATE` both checks and counts; the `INSERT` starts a counter that
 /// does not exist yet, and a concurrent first attempt that lost the insert
 /// tries the `UPDATE` once more.
-pub async fn reserve(
-    db: &DatabaseConnection,
-    counter: &Counter,
-    now: DateTime<Utc>,
-) -> Result<bool, DbErr> {
+pub async fn reserve(db: &Db, counter: &Counter, now: DateTime<Utc>) -> Result<bool, DbErr> {
     let since = now - Duration::minutes(WINDOW_MINUTES);
     // `attempts` is assigned before `window_start`: MySQL evaluates SET
     // left to right with the new values, and both must see the old window.
@@ -103,7 +100,7 @@ pub async fn reserve(
 }
 
 /// Gives one reserved slot back (the attempt succeeded, or was never made).
-pub async fn release(db: &DatabaseConnection, counter: &Counter) -> Result<(), DbErr> {
+pub async fn release(db: &Db, counter: &Counter) -> Result<(), DbErr> {
     run(
         db,
         "UPDATE login_throttles SET attempts = attempts - 1 WHERE throttle_key = ? AND attempts > 0",
@@ -114,7 +111,7 @@ pub async fn release(db: &DatabaseConnection, counter: &Counter) -> Result<(), D
 }
 
 /// Clears a counter (an email after a successful login).
-pub async fn clear(db: &DatabaseConnection, counter: &Counter) -> Result<(), DbErr> {
+pub async fn clear(db: &Db, counter: &Counter) -> Result<(), DbErr> {
     run(
         db,
         "UPDATE login_throttles SET attempts = 0 WHERE throttle_key = ?",

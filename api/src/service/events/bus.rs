@@ -15,8 +15,9 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::service::db::Db;
 use async_nats::jetstream::{self, stream};
-use sea_orm::{ConnectionTrait, DatabaseConnection, Statement, Value};
+use sea_orm::{ConnectionTrait, Statement, Value};
 
 use super::envelope;
 use super::feed::{self, EventQuery};
@@ -41,7 +42,7 @@ pub fn subject(event_type: &str) -> String {
 
 /// Runs the publisher until the process ends. `lag` is kept at the number of
 /// numbered events not yet acknowledged (for `/metrics`).
-pub async fn run(db: DatabaseConnection, url: String, poll: Duration, lag: Arc<AtomicI64>) {
+pub async fn run(db: Db, url: String, poll: Duration, lag: Arc<AtomicI64>) {
     let owner = uuid::Uuid::now_v7().to_string();
     let client = match async_nats::ConnectOptions::new()
         .retry_on_initial_connect()
@@ -86,7 +87,7 @@ pub async fn run(db: DatabaseConnection, url: String, poll: Duration, lag: Arc<A
     }
 }
 
-async fn exec(db: &DatabaseConnection, sql: &str, values: Vec<Value>) -> AppResult<u64> {
+async fn exec(db: &Db, sql: &str, values: Vec<Value>) -> AppResult<u64> {
     let backend = db.get_database_backend();
     let stmt = Statement::from_sql_and_values(backend, placeholders(backend, sql), values);
     Ok(db.execute_raw(stmt).await?.rows_affected())
@@ -94,7 +95,7 @@ async fn exec(db: &DatabaseConnection, sql: &str, values: Vec<Value>) -> AppResu
 
 /// Takes (or renews) the publisher's lease; returns the cursor when it is
 /// ours.
-async fn lease(db: &DatabaseConnection, owner: &str) -> AppResult<Option<i64>> {
+async fn lease(db: &Db, owner: &str) -> AppResult<Option<i64>> {
     let at = now();
     let until = at + chrono::Duration::seconds(LEASE_SECS);
     let insert = match db.get_database_backend() {
@@ -130,12 +131,7 @@ async fn lease(db: &DatabaseConnection, owner: &str) -> AppResult<Option<i64>> {
     Ok(Some(row.try_get_by_index(0)?))
 }
 
-async fn round(
-    db: &DatabaseConnection,
-    js: &jetstream::Context,
-    owner: &str,
-    lag: &AtomicI64,
-) -> AppResult<()> {
+async fn round(db: &Db, js: &jetstream::Context, owner: &str, lag: &AtomicI64) -> AppResult<()> {
     let Some(mut cursor) = lease(db, owner).await? else {
         return Ok(());
     };

@@ -11,7 +11,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use sea_orm::{DatabaseConnection, EntityTrait};
+use crate::service::db::Db;
+use sea_orm::EntityTrait;
 use tokio::sync::{broadcast, Notify, OnceCell};
 use uuid::Uuid;
 
@@ -51,7 +52,7 @@ impl Published {
     }
 
     /// The claim this event concerns, read from the database on first use.
-    pub async fn claim(&self, db: &DatabaseConnection) -> Option<&refund_claim::Model> {
+    pub async fn claim(&self, db: &Db) -> Option<&refund_claim::Model> {
         let id = self.claim_id?;
         self.claim
             .get_or_init(|| async move {
@@ -103,7 +104,7 @@ impl Hub {
 
     /// Runs the pump until the process ends. Live subscribers only get what
     /// is numbered after the pump started.
-    pub async fn run(self: Arc<Self>, db: DatabaseConnection, poll: Duration) {
+    pub async fn run(self: Arc<Self>, db: Db, poll: Duration) {
         let mut cursor = loop {
             match feed::last_sequence(&db).await {
                 Ok(c) => break c,
@@ -127,7 +128,7 @@ impl Hub {
         }
     }
 
-    async fn number_committed(&self, db: &DatabaseConnection) {
+    async fn number_committed(&self, db: &Db) {
         loop {
             match sequencer::sequence_round(db).await {
                 Ok(batch) => {
@@ -146,7 +147,7 @@ impl Hub {
         }
     }
 
-    async fn broadcast_after(&self, db: &DatabaseConnection, mut cursor: i64) -> i64 {
+    async fn broadcast_after(&self, db: &Db, mut cursor: i64) -> i64 {
         loop {
             match feed::after(db, &EventQuery::default(), cursor, BATCH).await {
                 Ok((rows, more)) => {

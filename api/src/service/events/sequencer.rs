@@ -11,10 +11,11 @@
 //! events are numbered together and in a row: `claimUpdated` fires once per
 //! change.
 
+use crate::service::db::Db;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Statement,
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    Statement,
 };
 
 use entity::event;
@@ -29,7 +30,7 @@ pub const BATCH: u64 = 500;
 /// Numbers the committed events that have no number yet; returns them, in
 /// order, with their numbers. Cheap when there are none (one indexed read,
 /// no transaction).
-pub async fn sequence_round(db: &DatabaseConnection) -> AppResult<Vec<event::Model>> {
+pub async fn sequence_round(db: &Db) -> AppResult<Vec<event::Model>> {
     let pending = event::Entity::find()
         .select_only()
         .column(event::Column::Id)

@@ -19,9 +19,10 @@ pub mod signatures;
 pub mod stripe;
 pub mod woocommerce;
 
+use crate::service::db::Db;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, IntoActiveModel, QueryFilter,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel,
+    QueryFilter,
 };
 use secrecy::SecretString;
 use serde_json::json;
@@ -231,7 +232,7 @@ pub async fn find<C: ConnectionTrait>(
     Ok(inbound_message::Entity::find_by_id(id).one(conn).await?)
 }
 
-async fn stored(db: &DatabaseConnection, id: Uuid) -> AppResult<inbound_message::Model> {
+async fn stored(db: &Db, id: Uuid) -> AppResult<inbound_message::Model> {
     find(db, id)
         .await?
         .ok_or_else(|| AppError::internal("an inbound message vanished after commit"))
@@ -240,11 +241,7 @@ async fn stored(db: &DatabaseConnection, id: Uuid) -> AppResult<inbound_message:
 /// Stores a verified message once and processes it in the same
 /// transaction (see the module's notes).
 #[tracing::instrument(skip(db, base, msg), fields(source = msg.source.as_str(), external_id = %msg.external_id, topic = %msg.topic))]
-pub async fn receive(
-    db: &DatabaseConnection,
-    base: &RequestContext,
-    msg: &Message,
-) -> AppResult<Receipt> {
+pub async fn receive(db: &Db, base: &RequestContext, msg: &Message) -> AppResult<Receipt> {
     for _ in 0..RACE_RETRIES {
         let ctx = context_for(msg.source, base);
         let txn = begin_write(db).await?;
@@ -299,11 +296,7 @@ pub async fn receive(
 
 /// Processes a NEEDS_ATTENTION message again, after its cause was fixed.
 /// Acts as the message's source with the ADMIN as actor; audited either way.
-pub async fn replay(
-    db: &DatabaseConnection,
-    base: &RequestContext,
-    id: Uuid,
-) -> AppResult<inbound_message::Model> {
+pub async fn replay(db: &Db, base: &RequestContext, id: Uuid) -> AppResult<inbound_message::Model> {
     for _ in 0..RACE_RETRIES {
         let txn = begin_write(db).await?;
         let row = lock_by_id::<inbound_message::Entity, _>(&txn, id, "inbound message").await?;

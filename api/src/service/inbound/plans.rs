@@ -1,8 +1,9 @@
 //! Product plans: which plan (months, devices) a storefront SKU sells, so a
 //! WooCommerce line item becomes an order's plan.
 
+use crate::service::db::Db;
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseConnection, EntityTrait, QueryOrder};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait, QueryOrder};
 use serde_json::json;
 
 use entity::product_plan;
@@ -69,7 +70,7 @@ pub async fn find<C: ConnectionTrait>(
 /// Creates or replaces the plan of a SKU (one statement, so two ADMINs
 /// saving the same SKU at once leave one row: the last).
 pub async fn upsert(
-    db: &DatabaseConnection,
+    db: &Db,
     ctx: &RequestContext,
     plan: NewPlan,
 ) -> AppResult<product_plan::Model> {

@@ -16,7 +16,7 @@ use crate::domain::{Currency, Money};
 use crate::service::chargebacks::{self, NewChargeback};
 use crate::service::db::WriteTxn;
 use crate::service::payouts;
-use crate::service::RequestContext;
+use crate::service::{in_time_range, RequestContext, TIME_RANGE};
 
 /// The part of a Stripe Event every topic shares.
 #[derive(Debug, Deserialize)]
@@ -107,12 +107,14 @@ async fn dispute_created(txn: &WriteTxn, ctx: &RequestContext, d: Dispute) -> Pr
             references.join(" or ")
         ));
     };
-    let opened_at = DateTime::<Utc>::from_timestamp(d.created, 0).ok_or_else(|| {
-        Failure::Attention(format!(
-            "dispute {}: created {} is not a time",
-            d.id, d.created
-        ))
-    })?;
+    let opened_at = DateTime::<Utc>::from_timestamp(d.created, 0)
+        .filter(|t| in_time_range(*t))
+        .ok_or_else(|| {
+            Failure::Attention(format!(
+                "dispute {}: created {} is not a time {TIME_RANGE}",
+                d.id, d.created
+            ))
+        })?;
     let new = NewChargeback {
         order_id: order.id,
         amount: Money::from_minor(d.amount, currency),

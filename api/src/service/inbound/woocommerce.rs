@@ -16,7 +16,7 @@ use crate::domain::{Devices, Email, Money, Phone, PlanMonths};
 use crate::service::db::WriteTxn;
 use crate::service::orders::{self, NewOrder};
 use crate::service::text::optional_text;
-use crate::service::{customers, RequestContext};
+use crate::service::{customers, in_time_range, truncate_micros, RequestContext, TIME_RANGE};
 
 /// The fields of the order object Refund Desk reads; the rest (dozens) are
 /// ignored.
@@ -76,12 +76,17 @@ pub fn payment_method(gateway: &str) -> PaymentMethod {
 /// an explicit offset is accepted too.
 pub fn parse_gmt(field: &str, raw: &str) -> Processing<DateTime<Utc>> {
     let raw = raw.trim();
-    if let Ok(t) = DateTime::parse_from_rfc3339(raw) {
-        return Ok(t.with_timezone(&Utc));
+    let t = match DateTime::parse_from_rfc3339(raw) {
+        Ok(t) => t.with_timezone(&Utc),
+        Err(_) => match NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M:%S%.f") {
+            Ok(t) => t.and_utc(),
+            Err(_) => return attention(format!("{field} {raw:?} is not a date")),
+        },
+    };
+    if !in_time_range(t) {
+        return attention(format!("{field} {raw:?} is not {TIME_RANGE}"));
     }
-    NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M:%S%.f")
-        .map(|t| t.and_utc())
-        .or_else(|_| attention(format!("{field} {raw:?} is not a date")))
+    Ok(truncate_micros(t))
 }
 
 fn number_of(v: &Value) -> Processing<String> {
@@ -255,7 +260,23 @@ mod tests {
         ] {
             assert_eq!(parse_gmt("d", raw).unwrap(), expected, "{raw}");
         }
-        for raw in ["", "20/11/2026", "2026-13-01T00:00:00", "yesterday"] {
+        let later = "2040-01-01T00:00:00.1234567";
+        assert_eq!(
+            parse_gmt("d", later).unwrap(),
+            "2040-01-01T00:00:00.123456Z"
+                .parse::<DateTime<Utc>>()
+                .unwrap(),
+            "kept to the microsecond, like every stored date-time"
+        );
+        for raw in [
+            "",
+            "20/11/2026",
+            "2026-13-01T00:00:00",
+            "yesterday",
+            "1969-12-31T23:59:59",
+            "3000-01-01T00:00:00",
+            "9999-12-31T23:59:59Z",
+        ] {
             assert!(
                 matches!(parse_gmt("d", raw), Err(Failure::Attention(_))),
                 "{raw}"

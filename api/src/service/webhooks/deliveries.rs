@@ -3,11 +3,12 @@
 //! time through a lease, and never lost: a process that dies mid-attempt
 //! leaves a lease that runs out, and another process resumes the delivery.
 
+use crate::service::db::Db;
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -125,7 +126,7 @@ pub async fn find<C: ConnectionTrait>(
 
 /// Queues a new attempt now, whatever the delivery's status.
 pub async fn redeliver(
-    db: &DatabaseConnection,
+    db: &Db,
     ctx: &RequestContext,
     id: Uuid,
 ) -> AppResult<webhook_delivery::Model> {
@@ -165,7 +166,7 @@ pub async fn redeliver(
 /// reads back what carries that id: two processes never hold the same one
 /// (the loser's update no longer matches it).
 pub async fn lease_due(
-    db: &DatabaseConnection,
+    db: &Db,
     limit: u64,
     lease: Duration,
 ) -> AppResult<Vec<webhook_delivery::Model>> {
@@ -236,11 +237,7 @@ pub struct Attempt {
 
 /// Records finished attempts in one transaction (the dispatcher batches
 /// them: one write instead of one per delivery). See [`record_attempt`].
-pub async fn record_attempts(
-    db: &DatabaseConnection,
-    attempts: &[Attempt],
-    schedule: &[u64],
-) -> AppResult<()> {
+pub async fn record_attempts(db: &Db, attempts: &[Attempt], schedule: &[u64]) -> AppResult<()> {
     let txn = begin_write(db).await?;
     for a in attempts {
         record_attempt(

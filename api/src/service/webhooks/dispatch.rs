@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sea_orm::DatabaseConnection;
+use crate::service::db::Db;
 use tokio::sync::{mpsc, Semaphore};
 
 use entity::{event, webhook_delivery, webhook_endpoint};
@@ -56,7 +56,7 @@ pub struct DispatchSettings {
 }
 
 pub struct Dispatcher {
-    db: DatabaseConnection,
+    db: Db,
     cipher: Arc<CredentialCipher>,
     client: reqwest::Client,
     settings: DispatchSettings,
@@ -70,7 +70,7 @@ pub struct Dispatcher {
 
 impl Dispatcher {
     pub fn new(
-        db: DatabaseConnection,
+        db: Db,
         cipher: Arc<CredentialCipher>,
         settings: DispatchSettings,
         foreground: Foreground,

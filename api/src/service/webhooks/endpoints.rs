@@ -2,10 +2,11 @@
 //! encrypted under `CREDENTIALS_KEY` (bound to the endpoint's id), rotated
 //! with a 24-hour overlap, disabled automatically after 5 days of failures.
 
+use crate::service::db::Db;
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel,
+    QueryFilter, QueryOrder,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -125,7 +126,7 @@ pub async fn find<C: ConnectionTrait>(
 
 /// Creates an endpoint; returns it with its secret (shown this once).
 pub async fn create(
-    db: &DatabaseConnection,
+    db: &Db,
     ctx: &RequestContext,
     cipher: &CredentialCipher,
     input: EndpointInput,
@@ -166,7 +167,7 @@ pub async fn create(
 /// Replaces an endpoint's settings; enabling it again clears the reason it
 /// was disabled and its failure streak.
 pub async fn update(
-    db: &DatabaseConnection,
+    db: &Db,
     ctx: &RequestContext,
     id: Uuid,
     input: EndpointInput,
@@ -199,7 +200,7 @@ pub async fn update(
 }
 
 /// Deletes an endpoint with its deliveries.
-pub async fn delete(db: &DatabaseConnection, ctx: &RequestContext, id: Uuid) -> AppResult<()> {
+pub async fn delete(db: &Db, ctx: &RequestContext, id: Uuid) -> AppResult<()> {
     let txn = begin_write(db).await?;
     let current = lock_by_id::<webhook_endpoint::Entity, _>(&txn, id, "webhook endpoint").await?;
     // Deliveries go first: not every backend cascades (SQLite needs its
@@ -227,7 +228,7 @@ pub async fn delete(db: &DatabaseConnection, ctx: &RequestContext, id: Uuid) -> 
 /// A new secret; the previous one keeps signing beside it for
 /// [`ROTATION_OVERLAP_HOURS`].
 pub async fn rotate(
-    db: &DatabaseConnection,
+    db: &Db,
     ctx: &RequestContext,
     cipher: &CredentialCipher,
     id: Uuid,
