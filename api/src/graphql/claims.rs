@@ -7,10 +7,11 @@ use async_graphql::{Context, InputObject, Object, Result, SimpleObject, Upload, 
 use entity::{claim_event, claim_evidence, refund_claim};
 
 use super::access::reads;
+use super::claim_relations::{claim_relations, claims_page_relations};
 use super::connection::{connection_from, PageConnection};
 use super::context::{cursor_key, db, page_request, parse_id, request_context};
 use super::customers::Customer;
-use super::eager::{Eager, EagerList};
+use super::eager::Eager;
 use super::loaders::{
     load, load_list, CustomerLoader, EventsByClaimLoader, EvidenceByClaimLoader, OrderLoader,
     PayoutsByClaimLoader,
@@ -19,7 +20,6 @@ use super::money::{money, MoneyInput, MoneyObject};
 use super::orders::Order;
 use super::payouts::Payout;
 use super::policy::EligibilityAssessment;
-use super::row_shape::{claim_shape, claims_page_shape};
 use super::scalars::Timestamp;
 use super::staff::{load_staff, Staff};
 use crate::auth::guard::roles;
@@ -37,9 +37,7 @@ use crate::service::evidence::{self, EvidenceSettings};
 use crate::service::text::{exact_filter, optional_note, optional_text, MAX_TEXT};
 
 /// A refund claim (`RefundClaim` in the schema). A claims page row also
-/// carries what its statement read beside the claim (see `row_shape`); its
-/// models hold only the columns the query's fields need, which is why they
-/// stay here instead of going to the loaders.
+/// carries what its statement read beside the claim (`claim_relations`).
 pub struct Claim(pub refund_claim::Model, Option<Arc<Joined>>);
 
 impl Claim {
@@ -128,15 +126,11 @@ impl Claim {
         load_list::<EventsByClaimLoader, _, _>(ctx, self.0.id, ClaimEvent).await
     }
     #[graphql(guard = "reads::<Payout>()")]
-    async fn payouts(&self, ctx: &Context<'_>) -> Result<EagerList<Eager<Payout>>> {
+    async fn payouts(&self, ctx: &Context<'_>) -> Result<Vec<Eager<Payout>>> {
         if let Some(read) = self.joined().and_then(|j| j.payouts.as_ref()) {
-            return Ok(EagerList(
-                read.iter().map(|p| Eager(Payout(p.clone()))).collect(),
-            ));
+            return Ok(read.iter().map(|p| Eager(Payout(p.clone()))).collect());
         }
-        load_list::<PayoutsByClaimLoader, _, _>(ctx, self.0.id, |p| Eager(Payout(p)))
-            .await
-            .map(EagerList)
+        load_list::<PayoutsByClaimLoader, _, _>(ctx, self.0.id, |p| Eager(Payout(p))).await
     }
     #[graphql(guard = "reads::<Staff>()")]
     async fn assignee(&self, ctx: &Context<'_>) -> Result<Option<Eager<Staff>>> {
@@ -300,7 +294,7 @@ impl ClaimQueryRoot {
     #[graphql(guard = "reads::<Claim>()")]
     async fn claim(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Claim>> {
         let id = parse_id(&id)?;
-        let row = claim_list::find_with_relations(db(ctx), id, &claim_shape(ctx)).await?;
+        let row = claim_list::find_with_relations(db(ctx), id, claim_relations(ctx)).await?;
         Ok(row.map(Claim::from_row))
     }
 
@@ -318,13 +312,12 @@ impl ClaimQueryRoot {
     ) -> Result<PageConnection<Claim>> {
         let page = page_request(ctx, first, after, last, before)?;
         let filter = ClaimQuery::try_from(filter.unwrap_or_default())?;
-        let shape = claims_page_shape(ctx);
         let page = claim_list::list_with_relations(
             db(ctx),
             &filter,
             sort.unwrap_or_default(),
             &page,
-            &shape,
+            claims_page_relations(ctx),
         )
         .await?;
         Ok(connection_from(

@@ -16,9 +16,8 @@
 //! were ready are reported at once, those of pending fields when they end,
 //! as the stock resolution does.
 //!
-//! [`EagerList`] does the same for a list's items; async-graphql drives a
-//! list longer than 30 through a task set too. Connections and their edges
-//! are eager as well (`connection.rs`).
+//! Lists, connections and edges are resolved the stock way: making them
+//! eager too gained less than the benchmark's noise (BENCHMARKS.md).
 //!
 //! One visible difference: keys come in selection order, as the GraphQL spec
 //! asks, where async-graphql puts a field that waited (a loader) after the
@@ -166,64 +165,6 @@ where
     })
     .await
 }
-
-/// A list whose items are resolved like [`Eager`] objects' fields: each
-/// polled once in order, then the pending ones together, without the task
-/// set `try_join_all` builds for lists longer than 30. As in the stock
-/// resolution, an item whose resolution fails fails the whole list, its
-/// error carrying the item's index (a failed field does not: async-graphql
-/// leaves it out of its item). In the schema it is `[T]`.
-pub struct EagerList<T>(pub Vec<T>);
-
-impl<T: OutputType> OutputType for EagerList<T> {
-    fn type_name() -> Cow<'static, str> {
-        Vec::<T>::type_name()
-    }
-
-    fn qualified_type_name() -> String {
-        Vec::<T>::qualified_type_name()
-    }
-
-    fn create_type_info(registry: &mut Registry) -> String {
-        Vec::<T>::create_type_info(registry)
-    }
-
-    async fn resolve(
-        &self,
-        ctx: &ContextSelectionSet<'_>,
-        field: &Positioned<Field>,
-    ) -> ServerResult<Value> {
-        let mut slots: Vec<Slot<ItemFuture<'_>>> = self
-            .0
-            .iter()
-            .enumerate()
-            .map(|(i, item)| {
-                let ctx_item = ctx.with_index(i);
-                let future: ItemFuture<'_> = Box::pin(async move {
-                    item.resolve(&ctx_item, field)
-                        .await
-                        .map_err(|e| ctx_item.set_error_path(e))
-                });
-                Slot::Waiting(future)
-            })
-            .collect();
-        if let Some(Err(e)) = drive(&mut slots, Result::is_err).await {
-            return Err(e);
-        }
-        // Every slot is done, and none failed.
-        Ok(Value::List(
-            slots
-                .into_iter()
-                .filter_map(|slot| match slot {
-                    Slot::Done(Ok(value)) => Some(value),
-                    _ => None,
-                })
-                .collect(),
-        ))
-    }
-}
-
-type ItemFuture<'a> = Pin<Box<dyn Future<Output = ServerResult<Value>> + Send + 'a>>;
 
 /// A field's value, or `None` once its error is reported.
 fn settle(ctx: &ContextSelectionSet<'_>, result: ServerResult<Option<Value>>) -> Option<Value> {
@@ -392,8 +333,8 @@ mod tests {
         async fn stock(&self, count: usize, fail: Option<usize>) -> Vec<Item> {
             items(count, fail).collect()
         }
-        async fn eager(&self, count: usize, fail: Option<usize>) -> EagerList<Eager<Item>> {
-            EagerList(items(count, fail).map(Eager).collect())
+        async fn eager(&self, count: usize, fail: Option<usize>) -> Vec<Eager<Item>> {
+            items(count, fail).map(Eager).collect()
         }
     }
 
@@ -414,7 +355,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn eager_lists_answer_as_stock_lists_do() {
+    async fn eager_items_of_a_list_answer_as_stock_items_do() {
         // Past 30 items `try_join_all` switches to a task set; items fail
         // at their first poll (1, 4: no yields) or after pending (2, 32, 35).
         let cases = [
