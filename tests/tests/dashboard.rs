@@ -200,9 +200,9 @@ async fn order_for(app: &TestApp, token: &str, n: u32, activation: Option<Option
 }
 
 /// Every field the page can show, at every place the page reads a joined
-/// row, reads the same through `claims` (relations joined, rows decoded by
-/// position) as through `order(id) { claims }` (through loaders), and
-/// through `claim(id)` (read as the page is).
+/// row, reads the same through `claims` (which reads only the columns the
+/// selection needs) as through `order(id) { claims }` (whole rows, through
+/// loaders), and through `claim(id)` (shaped as the page is).
 #[tokio::test]
 async fn every_field_reads_the_same_through_the_claims_page_as_through_claim() {
     tests::on_every_backend(page_fields_match_claim).await;

@@ -7,7 +7,6 @@ use async_graphql::{Context, InputObject, Object, Result, SimpleObject, Upload, 
 use entity::{claim_event, claim_evidence, refund_claim};
 
 use super::access::reads;
-use super::claim_relations::{claim_relations, claims_page_relations};
 use super::connection::{connection_from, PageConnection};
 use super::context::{cursor_key, db, page_request, parse_id, request_context};
 use super::customers::Customer;
@@ -20,6 +19,7 @@ use super::money::{money, MoneyInput, MoneyObject};
 use super::orders::Order;
 use super::payouts::Payout;
 use super::policy::EligibilityAssessment;
+use super::row_shape::{claim_shape, claims_page_shape};
 use super::scalars::Timestamp;
 use super::staff::{load_staff, Staff};
 use crate::auth::guard::roles;
@@ -37,7 +37,9 @@ use crate::service::evidence::{self, EvidenceSettings};
 use crate::service::text::{exact_filter, optional_note, optional_text, MAX_TEXT};
 
 /// A refund claim (`RefundClaim` in the schema). A claims page row also
-/// carries what its statement read beside the claim (`claim_relations`).
+/// carries what its statement read beside the claim (see `row_shape`); its
+/// models hold only the columns the query's fields need, which is why they
+/// stay here instead of going to the loaders.
 pub struct Claim(pub refund_claim::Model, Option<Arc<Joined>>);
 
 impl Claim {
@@ -294,7 +296,7 @@ impl ClaimQueryRoot {
     #[graphql(guard = "reads::<Claim>()")]
     async fn claim(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Claim>> {
         let id = parse_id(&id)?;
-        let row = claim_list::find_with_relations(db(ctx), id, claim_relations(ctx)).await?;
+        let row = claim_list::find_with_relations(db(ctx), id, &claim_shape(ctx)).await?;
         Ok(row.map(Claim::from_row))
     }
 
@@ -312,12 +314,13 @@ impl ClaimQueryRoot {
     ) -> Result<PageConnection<Claim>> {
         let page = page_request(ctx, first, after, last, before)?;
         let filter = ClaimQuery::try_from(filter.unwrap_or_default())?;
+        let shape = claims_page_shape(ctx);
         let page = claim_list::list_with_relations(
             db(ctx),
             &filter,
             sort.unwrap_or_default(),
             &page,
-            claims_page_relations(ctx),
+            &shape,
         )
         .await?;
         Ok(connection_from(

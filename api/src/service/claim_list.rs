@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, Query, SimpleExpr};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IdenStatic, Iterable, JoinType, QueryFilter,
+    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IdenStatic, JoinType, QueryFilter,
     QueryOrder, QueryResult, QuerySelect, QueryTrait, RelationTrait, Select,
 };
 use uuid::Uuid;
@@ -41,20 +41,45 @@ pub enum ClaimOrder {
     AmountDesc,
 }
 
-/// The relations a claims page reads beside each claim, as the query's
-/// selection needs them; one not selected is not joined. Every row is read
-/// whole. Payouts, many to a claim, are read by a second statement.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Relations {
-    pub order: bool,
-    pub customer: bool,
-    pub activation: bool,
-    pub assignee: bool,
-    pub payouts: bool,
+/// The columns a claims page reads of each table, as the query's selection
+/// needs them; a relation left `None` is not joined. `id` is always read.
+/// Payouts, many to a claim, are read by a second statement.
+#[derive(Clone, Debug, Default)]
+pub struct RowShape {
+    pub claim: Vec<refund_claim::Column>,
+    pub order: Option<Vec<order::Column>>,
+    pub customer: Option<Vec<customer::Column>>,
+    pub activation: Option<Vec<activation::Column>>,
+    pub assignee: Option<Vec<staff::Column>>,
+    pub payouts: Option<Vec<payout::Column>>,
 }
 
-/// What a page read beside each claim: whole rows. The outer `Option` is
-/// `None` when the relation was not read.
+/// Adds `cols` to a column list once each.
+pub fn add_columns<C: Copy>(list: &mut Vec<C>, cols: &[C]) {
+    for c in cols {
+        if !holds(list, *c) {
+            list.push(*c);
+        }
+    }
+}
+
+/// True when `list` holds `col`.
+fn holds<C>(list: &[C], col: C) -> bool {
+    position(list, col).is_some()
+}
+
+/// Where `list` holds `col`. Column enums are fieldless but do not implement
+/// `PartialEq`; their discriminants compare as integers.
+fn position<C>(list: &[C], col: C) -> Option<usize> {
+    let wanted = std::mem::discriminant(&col);
+    list.iter()
+        .position(|c| std::mem::discriminant(c) == wanted)
+}
+
+/// What a page read beside each claim. Models hold only the columns the
+/// row shape asked for (the others keep their type's default), so they stay
+/// with the row that read them and never reach a loader's cache. The outer
+/// `Option` is `None` when the relation was not read.
 #[derive(Clone, Debug, Default)]
 pub struct Joined {
     pub order: Option<order::Model>,
@@ -65,7 +90,7 @@ pub struct Joined {
     pub payouts: Option<Vec<payout::Model>>,
 }
 
-/// A claim and what was read beside it.
+/// A claim (only the columns its shape asked for) and what was read beside it.
 #[derive(Clone, Debug)]
 pub struct ClaimRow {
     pub claim: refund_claim::Model,
@@ -77,27 +102,34 @@ const CUSTOMER: &str = "u_";
 const ACTIVATION: &str = "a_";
 const ASSIGNEE: &str = "s_";
 
-/// Builds a whole model from a row that holds its table's columns from
-/// position `$base` on, in `Column::iter()` order, as [`columns_of`] selects
-/// them (`Column::X as usize` is X's place in that order: the enums are
-/// fieldless and declared in that order, which a test checks). Listing every
-/// field makes a new column a compile error here. Columns are read by
-/// position: by name, sea-orm formats each prefixed name and the driver looks
-/// it up, per column and row (BENCHMARKS.md has the profile).
-macro_rules! model_at {
-    ($res:expr, $base:expr, $module:ident { $($field:ident: $col:ident),+ $(,)? }) => {{
+/// Builds a model from the columns of `$cols`, which a row holds from
+/// position `$base` on, in that order; the model's other fields get their
+/// type's default. Listing every field makes a new column a compile error
+/// here rather than a silent default. Columns are read by position: by name,
+/// sea-orm formats each prefixed name and the driver looks it up, per column
+/// and row (BENCHMARKS.md has the profile).
+macro_rules! partial_model {
+    ($res:expr, $base:expr, $cols:expr, $module:ident { $($field:ident: $col:ident),+ $(,)? }) => {{
         use entity::$module::{Column, Model};
-        let (res, base): (&QueryResult, usize) = ($res, $base);
+        let (res, base, cols): (&QueryResult, usize, &[Column]) = ($res, $base, $cols);
         Model {
-            $($field: res.try_get_by_index(base + Column::$col as usize)?),+
+            $($field: match position(cols, Column::$col) {
+                Some(i) => res.try_get_by_index(base + i)?,
+                None => Default::default(),
+            }),+
         }
     }};
 }
 
-fn claim_at(res: &QueryResult, base: usize) -> Result<refund_claim::Model, DbErr> {
-    Ok(model_at!(
+fn partial_claim(
+    res: &QueryResult,
+    base: usize,
+    cols: &[refund_claim::Column],
+) -> Result<refund_claim::Model, DbErr> {
+    Ok(partial_model!(
         res,
         base,
+        cols,
         refund_claim {
             id: Id,
             order_id: OrderId,
@@ -138,18 +170,23 @@ fn claim_at(res: &QueryResult, base: usize) -> Result<refund_claim::Model, DbErr
 fn left_joined<M>(
     res: &QueryResult,
     base: usize,
-    read: fn(&QueryResult, usize) -> Result<M, DbErr>,
+    read: impl FnOnce(usize) -> Result<M, DbErr>,
 ) -> Result<Option<M>, DbErr> {
     match res.try_get_by_index::<Option<Uuid>>(base)? {
-        Some(_) => read(res, base).map(Some),
+        Some(_) => read(base).map(Some),
         None => Ok(None),
     }
 }
 
-fn order_at(res: &QueryResult, base: usize) -> Result<order::Model, DbErr> {
-    Ok(model_at!(
+fn partial_order(
+    res: &QueryResult,
+    base: usize,
+    cols: &[order::Column],
+) -> Result<order::Model, DbErr> {
+    Ok(partial_model!(
         res,
         base,
+        cols,
         order {
             id: Id,
             number: Number,
@@ -170,10 +207,15 @@ fn order_at(res: &QueryResult, base: usize) -> Result<order::Model, DbErr> {
     ))
 }
 
-fn customer_at(res: &QueryResult, base: usize) -> Result<customer::Model, DbErr> {
-    Ok(model_at!(
+fn partial_customer(
+    res: &QueryResult,
+    base: usize,
+    cols: &[customer::Column],
+) -> Result<customer::Model, DbErr> {
+    Ok(partial_model!(
         res,
         base,
+        cols,
         customer {
             id: Id,
             email: Email,
@@ -187,10 +229,15 @@ fn customer_at(res: &QueryResult, base: usize) -> Result<customer::Model, DbErr>
     ))
 }
 
-fn activation_at(res: &QueryResult, base: usize) -> Result<activation::Model, DbErr> {
-    Ok(model_at!(
+fn partial_activation(
+    res: &QueryResult,
+    base: usize,
+    cols: &[activation::Column],
+) -> Result<activation::Model, DbErr> {
+    Ok(partial_model!(
         res,
         base,
+        cols,
         activation {
             id: Id,
             order_id: OrderId,
@@ -205,10 +252,15 @@ fn activation_at(res: &QueryResult, base: usize) -> Result<activation::Model, Db
     ))
 }
 
-fn staff_at(res: &QueryResult, base: usize) -> Result<staff::Model, DbErr> {
-    Ok(model_at!(
+fn partial_staff(
+    res: &QueryResult,
+    base: usize,
+    cols: &[staff::Column],
+) -> Result<staff::Model, DbErr> {
+    Ok(partial_model!(
         res,
         base,
+        cols,
         staff {
             id: Id,
             email: Email,
@@ -223,10 +275,15 @@ fn staff_at(res: &QueryResult, base: usize) -> Result<staff::Model, DbErr> {
     ))
 }
 
-fn payout_at(res: &QueryResult, base: usize) -> Result<payout::Model, DbErr> {
-    Ok(model_at!(
+fn partial_payout(
+    res: &QueryResult,
+    base: usize,
+    cols: &[payout::Column],
+) -> Result<payout::Model, DbErr> {
+    Ok(partial_model!(
         res,
         base,
+        cols,
         payout {
             id: Id,
             claim_id: ClaimId,
@@ -249,57 +306,88 @@ fn payout_at(res: &QueryResult, base: usize) -> Result<payout::Model, DbErr> {
     ))
 }
 
-impl Relations {
-    /// Selects every column of the claim and of each relation asked for,
-    /// joining them.
-    fn apply(self, q: Select<refund_claim::Entity>) -> Select<refund_claim::Entity> {
-        let mut q = q.select_only();
-        for col in refund_claim::Column::iter() {
-            q = q.column(col);
+impl RowShape {
+    /// The same shape with each table's id first, as `apply` and `decode`
+    /// expect; done once per page rather than per row.
+    fn with_ids(&self) -> Self {
+        RowShape {
+            claim: with_id(&self.claim, refund_claim::Column::Id),
+            order: self.order.as_deref().map(|c| with_id(c, order::Column::Id)),
+            customer: self
+                .customer
+                .as_deref()
+                .map(|c| with_id(c, customer::Column::Id)),
+            activation: self
+                .activation
+                .as_deref()
+                .map(|c| with_id(c, activation::Column::Id)),
+            assignee: self
+                .assignee
+                .as_deref()
+                .map(|c| with_id(c, staff::Column::Id)),
+            // The claim id groups them.
+            payouts: self.payouts.as_deref().map(|c| {
+                let mut cols = with_id(c, payout::Column::Id);
+                add_columns(&mut cols, &[payout::Column::ClaimId]);
+                cols
+            }),
         }
-        if self.order || self.activation {
+    }
+
+    /// Selects the shape's columns and joins its relations (ids included by
+    /// [`RowShape::with_ids`]).
+    fn apply(&self, q: Select<refund_claim::Entity>) -> Select<refund_claim::Entity> {
+        let mut q = q.select_only();
+        for col in &self.claim {
+            q = q.column(*col);
+        }
+        if self.order.is_some() || self.activation.is_some() {
             q = q.join(JoinType::InnerJoin, refund_claim::Relation::Order.def());
         }
-        if self.order {
-            q = columns_of::<order::Entity>(q, ORDER);
+        if let Some(cols) = &self.order {
+            q = columns_of::<order::Entity>(q, ORDER, cols);
         }
-        if self.customer {
+        if let Some(cols) = &self.customer {
             q = q.join(JoinType::InnerJoin, refund_claim::Relation::Customer.def());
-            q = columns_of::<customer::Entity>(q, CUSTOMER);
+            q = columns_of::<customer::Entity>(q, CUSTOMER, cols);
         }
-        if self.activation {
+        if let Some(cols) = &self.activation {
             q = q.join(JoinType::LeftJoin, order::Relation::Activation.def());
-            q = columns_of::<activation::Entity>(q, ACTIVATION);
+            q = columns_of::<activation::Entity>(q, ACTIVATION, cols);
         }
-        if self.assignee {
+        if let Some(cols) = &self.assignee {
             q = q.join(JoinType::LeftJoin, refund_claim::Relation::Assignee.def());
-            q = columns_of::<staff::Entity>(q, ASSIGNEE);
+            q = columns_of::<staff::Entity>(q, ASSIGNEE, cols);
         }
         q
     }
 
-    /// Reads one row of a statement built by [`Relations::apply`], by
+    /// Reads one row of a statement built by [`RowShape::apply`], by
     /// position: the claim's columns, then each joined table's, in `apply`'s
     /// order.
-    fn decode(self, res: &QueryResult) -> Result<ClaimRow, DbErr> {
+    fn decode(&self, res: &QueryResult) -> Result<ClaimRow, DbErr> {
         let mut base = 0;
-        let mut next = |width: usize| {
+        let mut next = |len: usize| {
             let start = base;
-            base += width;
+            base += len;
             start
         };
-        let claim = claim_at(res, next(width::<refund_claim::Entity>()))?;
-        let order = (self.order)
-            .then(|| order_at(res, next(width::<order::Entity>())))
+        let claim = partial_claim(res, next(self.claim.len()), &self.claim)?;
+        let order = (self.order.as_deref())
+            .map(|cols| partial_order(res, next(cols.len()), cols))
             .transpose()?;
-        let customer = (self.customer)
-            .then(|| customer_at(res, next(width::<customer::Entity>())))
+        let customer = (self.customer.as_deref())
+            .map(|cols| partial_customer(res, next(cols.len()), cols))
             .transpose()?;
-        let activation = (self.activation)
-            .then(|| left_joined(res, next(width::<activation::Entity>()), activation_at))
+        let activation = (self.activation.as_deref())
+            .map(|cols| {
+                left_joined(res, next(cols.len()), |at| {
+                    partial_activation(res, at, cols)
+                })
+            })
             .transpose()?;
-        let assignee = (self.assignee)
-            .then(|| left_joined(res, next(width::<staff::Entity>()), staff_at))
+        let assignee = (self.assignee.as_deref())
+            .map(|cols| left_joined(res, next(cols.len()), |at| partial_staff(res, at, cols)))
             .transpose()?;
         Ok(ClaimRow {
             claim,
@@ -314,20 +402,22 @@ impl Relations {
     }
 }
 
-/// How many columns `E` has.
-fn width<E: EntityTrait>() -> usize {
-    E::Column::iter().count()
+/// `cols` with `id` first.
+fn with_id<C: Copy>(cols: &[C], id: C) -> Vec<C> {
+    let mut all = vec![id];
+    add_columns(&mut all, cols);
+    all
 }
 
-/// Adds every column of `E`, in `Column::iter()` order, each named with
-/// `prefix`.
+/// Adds the columns `cols` of `E`, each named with `prefix`.
 fn columns_of<E: EntityTrait>(
     mut q: Select<refund_claim::Entity>,
     prefix: &str,
+    cols: &[E::Column],
 ) -> Select<refund_claim::Entity> {
-    for col in E::Column::iter() {
+    for col in cols {
         q = q.column_as(
-            Expr::col((E::default(), col)),
+            Expr::col((E::default(), *col)),
             format!("{prefix}{}", col.as_str()),
         );
     }
@@ -344,56 +434,64 @@ pub async fn list<C: ConnectionTrait>(
     Ok(fetch_sorted_page_as(conn, q, |q| q, keys, page).await?)
 }
 
-/// The same page, each claim read with the relations asked for joined: one
-/// statement (plus the count when asked for, plus one for payouts when
-/// asked for).
+/// The same page, each claim read with the columns `shape` asks for and its
+/// order, customer, activation and assignee joined when the shape asks for
+/// them: one statement (plus the count when asked for).
 pub async fn list_with_relations<C: ConnectionTrait>(
     conn: &C,
     filter: &ClaimQuery,
     sort: ClaimOrder,
     page: &PageRequest,
-    relations: Relations,
+    shape: &RowShape,
 ) -> AppResult<Page<ClaimRow>> {
     let (q, keys) = plan(filter, sort, page);
-    let rows = fetch_sorted_page_with(conn, q, |q| relations.apply(q), keys, page).await?;
-    let mut page = rows.try_map(|row| relations.decode(&row))?;
-    if relations.payouts {
-        attach_payouts(conn, &mut page.items).await?;
+    let shape = shape.with_ids();
+    let rows = fetch_sorted_page_with(conn, q, |q| shape.apply(q), keys, page).await?;
+    let mut page = rows.try_map(|row| shape.decode(&row))?;
+    if let Some(cols) = &shape.payouts {
+        attach_payouts(conn, &mut page.items, cols).await?;
     }
     Ok(page)
 }
 
-/// One claim, read as a page row is, in one statement (plus one for payouts
-/// when asked for).
+/// One claim, read as a page row is: the columns `shape` asks for, with its
+/// relations joined, in one statement (plus one for payouts when asked for).
 pub async fn find_with_relations<C: ConnectionTrait>(
     conn: &C,
     id: Uuid,
-    relations: Relations,
+    shape: &RowShape,
 ) -> AppResult<Option<ClaimRow>> {
-    let q = relations.apply(refund_claim::Entity::find_by_id(id));
+    let shape = shape.with_ids();
+    let q = shape.apply(refund_claim::Entity::find_by_id(id));
     let Some(res) = conn
         .query_one_raw(q.build(conn.get_database_backend()))
         .await?
     else {
         return Ok(None);
     };
-    let mut rows = vec![relations.decode(&res)?];
-    if relations.payouts {
-        attach_payouts(conn, &mut rows).await?;
+    let mut rows = vec![shape.decode(&res)?];
+    if let Some(cols) = &shape.payouts {
+        attach_payouts(conn, &mut rows, cols).await?;
     }
     Ok(rows.pop())
 }
 
-/// Reads the payouts of a page's claims in one statement and hands each
-/// claim its own. The page does it rather than a loader: it knows the
-/// claims, so the payouts cost one statement whatever the page's size.
-async fn attach_payouts<C: ConnectionTrait>(conn: &C, rows: &mut [ClaimRow]) -> Result<(), DbErr> {
+/// Reads the payouts of a page's claims in one statement, with the columns
+/// `cols` (id first, claim id among them), and hands each claim its own.
+/// The page does it rather than a loader: it knows the claims and the
+/// columns, and the loader's whole rows cost more to read than the rest of
+/// a payout's fields (BENCHMARKS.md).
+async fn attach_payouts<C: ConnectionTrait>(
+    conn: &C,
+    rows: &mut [ClaimRow],
+    cols: &[payout::Column],
+) -> Result<(), DbErr> {
     if rows.is_empty() {
         return Ok(());
     }
     let mut q = payout::Entity::find().select_only();
-    for col in payout::Column::iter() {
-        q = q.column(col);
+    for col in cols {
+        q = q.column(*col);
     }
     let q = q
         .filter(payout::Column::ClaimId.is_in(rows.iter().map(|r| r.claim.id)))
@@ -403,7 +501,7 @@ async fn attach_payouts<C: ConnectionTrait>(conn: &C, rows: &mut [ClaimRow]) -> 
         .query_all_raw(q.build(conn.get_database_backend()))
         .await?
     {
-        let p = payout_at(&res, 0)?;
+        let p = partial_payout(&res, 0, cols)?;
         by_claim.entry(p.claim_id).or_default().push(p);
     }
     for row in rows {
@@ -488,34 +586,4 @@ fn plan(
         cursor_key: key,
     };
     (q, keys)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// `model_at!` reads `Column::X` at `X as usize`, and `left_joined` the
-    /// id at the first place: both hold when each enum's discriminants are
-    /// its `iter()` order and `Id` comes first.
-    #[test]
-    fn column_discriminants_are_their_places_and_ids_come_first() {
-        fn check<E: EntityTrait>(discriminant: impl Fn(E::Column) -> usize, id: E::Column) {
-            for (place, col) in E::Column::iter().enumerate() {
-                assert_eq!(
-                    discriminant(col),
-                    place,
-                    "{}.{}",
-                    E::default().as_str(),
-                    col.as_str()
-                );
-            }
-            assert_eq!(discriminant(id), 0, "{}", E::default().as_str());
-        }
-        check::<refund_claim::Entity>(|c| c as usize, refund_claim::Column::Id);
-        check::<order::Entity>(|c| c as usize, order::Column::Id);
-        check::<customer::Entity>(|c| c as usize, customer::Column::Id);
-        check::<activation::Entity>(|c| c as usize, activation::Column::Id);
-        check::<staff::Entity>(|c| c as usize, staff::Column::Id);
-        check::<payout::Entity>(|c| c as usize, payout::Column::Id);
-    }
 }
