@@ -3,7 +3,7 @@
 use clap::{Parser, Subcommand};
 use migration::{Migrator, MigratorTrait};
 
-use crate::config::{ConfigArgs, Environment};
+use crate::config::{ConfigArgs, Environment, Settings};
 use crate::domain::Role;
 use crate::service::{self, RequestContext};
 use crate::startup::{Application, StartupError};
@@ -131,7 +131,13 @@ pub async fn run(cli: Cli) -> Result<(), StartupError> {
         return Ok(());
     }
     let settings = cli.config.into_settings()?;
-    telemetry::init(settings.log_format);
+    let telemetry = telemetry::init(settings.log_format);
+    let result = run_command(command, settings).await;
+    telemetry.shutdown();
+    result
+}
+
+async fn run_command(command: Command, settings: Settings) -> Result<(), StartupError> {
     match command {
         Command::Serve { demo } => {
             if demo && settings.environment == Environment::Production {

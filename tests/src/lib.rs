@@ -200,7 +200,7 @@ impl TestApp {
 
     pub async fn spawn_with(backend: Backend, settings: Settings) -> TestApp {
         if std::env::var("TEST_LOG").is_ok() {
-            api::telemetry::init(LogFormat::Pretty);
+            api::telemetry::init(LogFormat::Pretty).shutdown();
         }
         let database_url = settings.database_url.clone();
         let app = Application::build(settings).await.expect("server builds");

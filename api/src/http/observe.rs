@@ -42,14 +42,20 @@ impl RootSpanBuilder for RequestSpan {
         let request_id = request_id_for(req);
         req.extensions_mut().insert(RequestId(request_id.clone()));
         let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
-        tracing::info_span!(
+        // `otel.*` name and kind the span where traces are exported
+        // (`telemetry.rs`).
+        let span = tracing::info_span!(
             "http_request",
+            "otel.name" = %format_args!("{} {route}", req.method()),
+            "otel.kind" = "server",
             "http.method" = %req.method(),
             "http.route" = %route,
             request_id = %request_id,
             "http.status_code" = tracing::field::Empty,
             latency_ms = tracing::field::Empty,
-        )
+        );
+        crate::telemetry::adopt_remote_parent(&span, req.headers());
+        span
     }
 
     fn on_request_end<B: MessageBody>(
