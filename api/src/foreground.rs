@@ -7,40 +7,60 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// How often a waiting background task looks again.
-const LOOK_EVERY: Duration = Duration::from_millis(2);
+use tokio::sync::Notify;
 
 /// The count of requests in flight, shared by the HTTP layer and the
 /// background workers of one process.
 #[derive(Clone, Debug, Default)]
-pub struct Foreground(Arc<AtomicUsize>);
+pub struct Foreground(Arc<Shared>);
+
+#[derive(Debug, Default)]
+struct Shared {
+    in_flight: AtomicUsize,
+    /// Woken when the count falls to zero.
+    idle: Notify,
+}
 
 /// A request in flight; it leaves the count when dropped (answered,
 /// failed or cancelled alike).
-pub struct InFlight(Arc<AtomicUsize>);
+pub struct InFlight(Arc<Shared>);
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
+        if self.0.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.0.idle.notify_waiters();
+        }
     }
 }
 
 impl Foreground {
     pub fn enter(&self) -> InFlight {
-        self.0.fetch_add(1, Ordering::Relaxed);
+        self.0.in_flight.fetch_add(1, Ordering::AcqRel);
         InFlight(self.0.clone())
     }
 
     pub fn in_flight(&self) -> usize {
-        self.0.load(Ordering::Relaxed)
+        self.0.in_flight.load(Ordering::Acquire)
     }
 
     /// Waits until no request is in flight, but never longer than
-    /// `at_most`: background work is deferred, never starved.
+    /// `at_most`: background work is deferred, never starved. It sleeps
+    /// until the last request ends rather than looking again and again.
     pub async fn quiet(&self, at_most: Duration) {
-        let started = Instant::now();
-        while self.in_flight() > 0 && started.elapsed() < at_most {
-            tokio::time::sleep(LOOK_EVERY).await;
+        let deadline = Instant::now() + at_most;
+        loop {
+            // Registered before the count is read, so a request ending in
+            // between still wakes this waiter.
+            let idle = self.0.idle.notified();
+            tokio::pin!(idle);
+            idle.as_mut().enable();
+            if self.in_flight() == 0 {
+                return;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() || tokio::time::timeout(left, idle).await.is_err() {
+                return;
+            }
         }
     }
 }
@@ -81,9 +101,31 @@ mod tests {
         drop(request);
         let waited = waiter.await.unwrap();
         assert!(
-            waited < Duration::from_secs(1),
+            waited < Duration::from_millis(300),
             "released when the request ends: {waited:?}"
         );
         assert_eq!(fg.in_flight(), 0);
+    }
+
+    #[tokio::test]
+    async fn the_wait_ends_when_the_last_request_ends_not_the_first() {
+        let fg = Foreground::default();
+        let (a, b) = (fg.enter(), fg.enter());
+        let waiter = {
+            let fg = fg.clone();
+            tokio::spawn(async move { fg.quiet(Duration::from_secs(5)).await })
+        };
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        drop(a);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!waiter.is_finished(), "one request is still in flight");
+        let ended = Instant::now();
+        drop(b);
+        waiter.await.unwrap();
+        assert!(
+            ended.elapsed() < Duration::from_millis(300),
+            "{:?}",
+            ended.elapsed()
+        );
     }
 }
