@@ -7,7 +7,8 @@
 //!   collector as protobuf, in batches from a background thread, so a slow
 //!   or absent collector never holds a request. A request's W3C
 //!   `traceparent` header makes its span a child of the caller's trace. SQL
-//!   outside a request (the background loops' polling) is not traced.
+//!   outside a request (the background loops' polling) is not traced, nor
+//!   are our other spans and log events (see the filter in [`init`]).
 //!   `OTEL_SERVICE_NAME` names the service (default `refund-desk`); the
 //!   SDK's own variables (`OTEL_BSP_SCHEDULE_DELAY`, `OTEL_BSP_MAX_QUEUE_SIZE`
 //!   …) apply. Every request is recorded whatever its `traceparent` says
@@ -24,12 +25,18 @@ use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
 use opentelemetry_sdk::Resource;
 use tracing::Level;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
-use tracing_subscriber::filter::DynFilterFn;
+use tracing_subscriber::filter::{DynFilterFn, LevelFilter};
 use tracing_subscriber::{fmt, layer::SubscriberExt, util::SubscriberInitExt, EnvFilter, Layer};
 
 use crate::config::LogFormat;
 
-/// True once this process exports traces.
+/// Our spans that are exported: the request's root span (`http/observe.rs`)
+/// and its GraphQL operation (`http/graphql.rs`), whose fields hold no
+/// personal data.
+const EXPORTED_SPANS: [&str; 2] = ["http_request", "graphql_operation"];
+
+/// True once this process exports traces; mirrors [`Telemetry`]'s provider,
+/// for the request path, which has no handle on it.
 static EXPORTING: AtomicBool = AtomicBool::new(false);
 
 /// The trace export of this process, flushed by [`Telemetry::shutdown`].
@@ -72,15 +79,22 @@ pub fn init(format: LogFormat) -> Telemetry {
     let traces = provider.as_ref().map(|p| {
         tracing_opentelemetry::layer()
             .with_tracer(p.tracer("refund-desk"))
-            .with_filter(DynFilterFn::new(|meta, cx| {
-                // Our spans, and the SQL spans inside them: the background
-                // loops' polling statements (every 250 ms) would each be a
-                // trace of its own.
-                let target = meta.target();
-                *meta.level() <= Level::INFO
-                    && (target.starts_with("api")
-                        || (target.starts_with("sea_orm") && cx.lookup_current().is_some()))
-            }))
+            .with_filter(
+                DynFilterFn::new(|meta, cx| {
+                    // The request's span and its GraphQL operation, and the
+                    // SQL spans inside them. Not our other spans or log
+                    // events: `#[instrument]` records arguments (a login's
+                    // email, a payment reference) and events carry error
+                    // causes. Not SQL outside a request: the background
+                    // loops' polling (every 250 ms) would each be a trace.
+                    meta.is_span()
+                        && *meta.level() <= Level::INFO
+                        && (EXPORTED_SPANS.contains(&meta.name())
+                            || (meta.target().starts_with("sea_orm")
+                                && cx.lookup_current().is_some()))
+                })
+                .with_max_level_hint(LevelFilter::INFO),
+            )
     });
     let installed = tracing_subscriber::registry()
         .with(logs)
