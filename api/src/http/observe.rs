@@ -98,9 +98,11 @@ where
     let call = srv.call(req);
     async move {
         let _in_flight = in_flight;
-        let mut res = call.await?;
+        let res = call.await;
         let elapsed = started.elapsed();
+        // Recorded before a failure returns, so its access line has it too.
         Span::current().record("latency_ms", elapsed.as_secs_f64() * 1000.0);
+        let mut res = res?;
         if let Ok(v) = HeaderValue::from_str(&request_id) {
             res.headers_mut()
                 .insert(header::HeaderName::from_static(REQUEST_ID), v);
