@@ -34,8 +34,8 @@
 //! Verified against async-graphql 7.2.1, pinned exactly in `api/Cargo.toml`.
 //! On an upgrade, re-verify before moving the pin: diff the new release's
 //! `resolver_utils/container.rs` (`resolve_container`, `Fields::add_set`)
-//! and `resolver_utils/list.rs` against 7.2.1's for changes in how fields
-//! are collected, errors placed or extensions called; then run the suite,
+//! against 7.2.1's for changes in how fields are collected, errors placed
+//! or extensions called; then run the suite,
 //! whose `tests/eager.rs` compares eagerly resolved objects with the stock
 //! resolution of the same objects, values, order and errors.
 
@@ -113,7 +113,7 @@ pub async fn resolve_eagerly<'a, T: ContainerType + Send + Sync>(
             Slot::Waiting(future)
         })
         .collect();
-    drive(&mut slots, |_| false).await;
+    drive(&mut slots).await;
 
     let mut map = IndexMap::with_capacity(fields.len());
     for (field, slot) in fields.iter().zip(slots) {
@@ -128,7 +128,7 @@ pub async fn resolve_eagerly<'a, T: ContainerType + Send + Sync>(
     })
 }
 
-/// A field's or an item's value, or its future until it ends.
+/// A field's value, or its future until it ends.
 enum Slot<F: Future> {
     Waiting(F),
     Done(F::Output),
@@ -139,9 +139,7 @@ enum Slot<F: Future> {
 /// every wake, in order, without a task set. A page's pending futures wait
 /// on the same loader batches, so they wake and end together, and a wake
 /// costs one poll of each future still waiting (at most a page's hundred).
-/// Stops at the first output `stops` picks and returns it (other slots may
-/// then still wait); `None` once every slot is done.
-async fn drive<F>(slots: &mut [Slot<F>], stops: impl Fn(&F::Output) -> bool) -> Option<F::Output>
+async fn drive<F>(slots: &mut [Slot<F>])
 where
     F: Future + Unpin,
 {
@@ -152,7 +150,6 @@ where
                 continue;
             };
             match Pin::new(future).poll(cx) {
-                Poll::Ready(output) if stops(&output) => return Poll::Ready(Some(output)),
                 Poll::Ready(output) => *slot = Slot::Done(output),
                 Poll::Pending => pending = true,
             }
@@ -160,7 +157,7 @@ where
         if pending {
             Poll::Pending
         } else {
-            Poll::Ready(None)
+            Poll::Ready(())
         }
     })
     .await
