@@ -49,16 +49,12 @@ async fn measure(name: &str, url: &str, args: &RunArgs) -> Result<Vec<LevelRound
     }
     let http = reqwest::Client::new();
     let api = Server::start("serve-api", url, args.pool);
-    let credentials = json!({ "query": "mutation($e: String!, $p: String!){ login(email: $e, password: $p) { token } }", "variables": { "e": "refund-manager@demo.refund-desk.test", "p": api::service::demo::DEMO_PASSWORD } });
-    let login = json_of(
-        http.post(format!("{}/graphql", api.base))
-            .json(&credentials),
-    )
-    .await?;
-    let token = login["data"]["login"]["token"]
-        .as_str()
-        .ok_or(format!("login failed: {login}"))?
-        .to_string();
+    let token = crate::events::Api {
+        http: http.clone(),
+        url: format!("{}/graphql", api.base),
+    }
+    .login("refund-manager@demo.refund-desk.test")
+    .await;
     let persisted = json!({ "persistedQuery": { "version": 1, "sha256Hash": api::graphql::documents::sha256_hex(LOOKUP) } });
     let reference = Server::start("serve-reference", url, args.pool);
     // Both answer the same JSON for every id before anything is measured.
