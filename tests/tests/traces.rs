@@ -139,7 +139,7 @@ async fn request_and_sql_spans_reach_an_otlp_collector_under_the_callers_trace()
         }
         request.send()
     };
-    // Sampled or not by the caller, the request is recorded.
+    // Recorded even though the caller did not sample it (flags 00).
     let res = send(Some(&format!("00-{TRACE}-{CALLER_SPAN}-00")))
         .await
         .unwrap();

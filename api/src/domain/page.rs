@@ -77,7 +77,7 @@ impl PageRequest {
 }
 
 /// Signs cursors, so a page starts only where one this API served ended in
-/// the same list: a made-up cursor, or one from another list, is
+/// the same field: a made-up cursor, or one from another field, is
 /// BAD_USER_INPUT rather than an empty or misplaced page (the claims queue
 /// reads its sort key by the cursor's id, and an unknown id would silently
 /// end the list). Derived from the JWT secret, which every process of one

@@ -1,7 +1,7 @@
 //! Which columns the claims page reads, worked out from the fields the query
-//! selects, so a dashboard row reads the columns it shows (23 for the
-//! dashboard's query) and not whole rows of five tables (71), which cuts the
-//! CPU spent copying and decoding columns (BENCHMARKS.md has the profile).
+//! selects, so a dashboard row reads the columns it shows and not whole rows
+//! of five tables (71), which cuts the CPU spent copying and decoding
+//! columns (BENCHMARKS.md has the profile and the A/B).
 //! The claims' payouts are read the same way, by the page's second
 //! statement (5 columns for the dashboard, not 17).
 //!
@@ -12,7 +12,7 @@
 //! `dashboard` tests compare each field read through the page with the same
 //! field read through `order(id) { claims }` (whole rows, through loaders).
 //! `claim(id)` reads its claim the same way as the page, so one claim with
-//! its order is one statement after the caller check.
+//! its order is one statement after the caller check (two with its payouts).
 
 use async_graphql::{Context, SelectionField};
 use sea_orm::Iterable;

@@ -87,8 +87,8 @@ impl Db {
 /// as NULL. The same instant sent as a naive UTC DATETIME is kept whole
 /// (the columns hold UTC by design: `migration::columns`). Other backends
 /// are left as they are.
-fn bind(backend: DbBackend, mut stmt: Statement) -> Statement {
-    if backend == DbBackend::MySql {
+fn bind(mut stmt: Statement) -> Statement {
+    if stmt.db_backend == DbBackend::MySql {
         for value in stmt.values.iter_mut().flat_map(|v| v.0.iter_mut()) {
             if let Value::ChronoDateTimeUtc(t) = value {
                 *value = Value::ChronoDateTime(t.map(|t| t.naive_utc()));
@@ -111,7 +111,7 @@ macro_rules! bound_connection {
             }
             async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
                 let $s = self;
-                $inner.execute_raw(bind(stmt.db_backend, stmt)).await
+                $inner.execute_raw(bind(stmt)).await
             }
             async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
                 let $s = self;
@@ -119,11 +119,11 @@ macro_rules! bound_connection {
             }
             async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
                 let $s = self;
-                $inner.query_one_raw(bind(stmt.db_backend, stmt)).await
+                $inner.query_one_raw(bind(stmt)).await
             }
             async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
                 let $s = self;
-                $inner.query_all_raw(bind(stmt.db_backend, stmt)).await
+                $inner.query_all_raw(bind(stmt)).await
             }
             fn support_returning(&self) -> bool {
                 let $s = self;
@@ -300,8 +300,9 @@ pub fn pool_stats(db: &Db, max: u32) -> PoolStats {
 }
 
 /// Maps a duplicate row (a unique constraint refusing the write) to
-/// CONFLICT saying `message`, and any other database error to itself: the
-/// one place a duplicate becomes a client's error.
+/// CONFLICT saying `message`, and any other database error to itself. (A
+/// retried payout and a chargeback's duplicate reference map theirs to
+/// other errors on purpose.)
 pub fn duplicate_is_conflict(
     message: &'static str,
 ) -> impl FnOnce(DbErr) -> crate::error::AppError {
