@@ -208,6 +208,34 @@ async fn request_and_sql_spans_reach_an_otlp_collector_under_the_callers_trace()
             "{traceparent:?}: a root span"
         );
     }
+    // A login's email (an argument its service span records) never leaves.
+    let before = received.lock().unwrap().len();
+    let login = json!({ "query": "mutation { login(email: \"traced-person@example.com\", password: \"wrong-password\") { token } }" });
+    let res = http
+        .post(server.url("/graphql"))
+        .json(&login)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    wait_for(&received, "the login's request span", |spans| {
+        spans[before..]
+            .iter()
+            .find(|(_, s)| s.name == "POST /graphql")
+            .map(|_| ())
+    })
+    .await;
+    for (_, s) in received.lock().unwrap().iter() {
+        assert!(
+            s.name == "POST /graphql"
+                || s.name == "graphql_operation"
+                || s.name.starts_with("sea_orm."),
+            "an exported span that is neither the request's nor SQL: {}",
+            s.name
+        );
+        assert!(!format!("{s:?}").contains("traced-person"), "{s:?}");
+    }
+
     // The background loops poll every 250 ms; their SQL is not traced.
     let roots: Vec<String> = received
         .lock()
