@@ -51,9 +51,10 @@ pub fn required_text_up_to(value: &str, field: &str, max: usize) -> AppResult<St
 /// Trims a required single-line value (a reference, a code) and checks it
 /// holds 1 to `max` characters and no control character at all.
 pub fn required_line_up_to(value: &str, field: &str, max: usize) -> AppResult<String> {
-    let v = required_text_up_to(value, field, max)?;
-    single_line(&v, field)?;
-    Ok(v)
+    // The one-line rule first: its message is the one that fits the field
+    // (the multi-line check would speak of line breaks being allowed).
+    single_line(value.trim(), field)?;
+    required_text_up_to(value, field, max)
 }
 
 fn single_line(value: &str, field: &str) -> AppResult<()> {
@@ -167,5 +168,18 @@ mod tests {
         for bad in ["a\nb", "a\r\nb", "a\tb", "a\u{0}b", "", "1234567890"] {
             assert!(required_line_up_to(bad, "r", 9).is_err(), "{bad:?}");
         }
+        // Each refusal names the rule the field breaks.
+        let message = |v: &str| match required_line_up_to(v, "r", 9) {
+            Err(AppError::BadUserInput(m)) => m,
+            other => panic!("{v:?}: {other:?}"),
+        };
+        for control in ["a\u{0}b", "a\u{1b}b", "a\nb"] {
+            assert_eq!(
+                message(control),
+                "r must be one line without control characters",
+                "{control:?}"
+            );
+        }
+        assert_eq!(message("1234567890"), "r must be 1 to 9 characters");
     }
 }
