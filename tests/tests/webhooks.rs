@@ -798,6 +798,146 @@ async fn an_endpoint_failing_for_five_days_is_disabled() {
     .await;
 }
 
+/// The dispatcher records a burst of attempts together, the successes in one
+/// statement: each row still gets its own attempt count, time and status,
+/// and a row whose lease another attempt took over is left as it is.
+#[tokio::test]
+async fn a_batch_of_attempts_is_recorded_row_by_row() {
+    use api::service::webhooks::deliveries::{record_attempts, Attempt, Outcome};
+    use chrono::SubsecRound;
+    use entity::webhook_delivery::{ActiveModel, Entity as Deliveries, Model};
+    use sea_orm::ActiveValue::Set;
+
+    on_every_backend(|app| async move {
+        let c = cast(&app).await;
+        // Disabled: the dispatcher leaves its deliveries to this test.
+        let body = create_endpoint(
+            &app,
+            &c.admin.token,
+            json!({ "url": "https://hooks.example.com/batch", "eventTypes": [], "enabled": false }),
+        )
+        .await;
+        let endpoint_id = body["data"]["createWebhookEndpoint"]["endpoint"]["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{body}"))
+            .parse::<uuid::Uuid>()
+            .unwrap();
+        for n in 1..=4 {
+            unpaid_order(&app, &c.shop, &format!("SO-WH-B{n}")).await;
+        }
+        // One delivery per event and endpoint: a row for each of four events.
+        let events = entity::event::Entity::find().all(&app.db).await.unwrap();
+        assert!(events.len() >= 4, "{:?}: {events:?}", app.backend);
+
+        let now = chrono::Utc::now().trunc_subsecs(6);
+        let (lease, taken_over) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+        let row = |n: usize, attempts: i32, leased_by: uuid::Uuid| Model {
+            id: uuid::Uuid::now_v7(),
+            endpoint_id,
+            event_id: events[n].id,
+            status: "PENDING".into(),
+            attempts,
+            next_attempt_at: Some(now),
+            last_attempt_at: None,
+            response_status: None,
+            last_error: None,
+            succeeded_at: None,
+            lease_until: Some(now + chrono::Duration::minutes(1)),
+            leased_by: Some(leased_by),
+            created_at: now,
+        };
+        // First attempt, a retry, a failure, and one whose lease is gone.
+        let rows = [
+            row(0, 0, lease),
+            row(1, 2, lease),
+            row(2, 0, lease),
+            row(3, 0, taken_over),
+        ];
+        for r in &rows {
+            let mut active: ActiveModel = r.clone().into();
+            active.id = Set(r.id);
+            Deliveries::insert(active).exec(&app.db).await.unwrap();
+        }
+        let attempt = |r: &Model, seconds: i64, outcome: Outcome| Attempt {
+            delivery: Model {
+                leased_by: Some(lease),
+                ..r.clone()
+            },
+            endpoint: None,
+            outcome,
+            at: now + chrono::Duration::seconds(seconds),
+        };
+        let ok = |status: u16| Outcome {
+            succeeded: true,
+            response_status: Some(status),
+            error: None,
+        };
+        let failed = Outcome {
+            succeeded: false,
+            response_status: Some(503),
+            error: Some("HTTP 503".into()),
+        };
+        let batch = [
+            attempt(&rows[0], 1, ok(200)),
+            attempt(&rows[1], 2, ok(204)),
+            attempt(&rows[2], 3, failed),
+            attempt(&rows[3], 4, ok(200)),
+        ];
+        record_attempts(&app.db, &batch, &[60]).await.unwrap();
+
+        let read = |id: uuid::Uuid| {
+            let db = app.db.clone();
+            async move { Deliveries::find_by_id(id).one(&db).await.unwrap().unwrap() }
+        };
+        let at = |s: i64| Some(now + chrono::Duration::seconds(s));
+        let first = read(rows[0].id).await;
+        let expected = Model {
+            status: "SUCCEEDED".into(),
+            attempts: 1,
+            next_attempt_at: None,
+            last_attempt_at: at(1),
+            response_status: Some(200),
+            succeeded_at: at(1),
+            lease_until: None,
+            leased_by: None,
+            ..rows[0].clone()
+        };
+        assert_eq!(first, expected, "{:?}: first attempt", app.backend);
+        let retry = read(rows[1].id).await;
+        let expected = Model {
+            status: "SUCCEEDED".into(),
+            attempts: 3,
+            next_attempt_at: None,
+            last_attempt_at: at(2),
+            response_status: Some(204),
+            succeeded_at: at(2),
+            lease_until: None,
+            leased_by: None,
+            ..rows[1].clone()
+        };
+        assert_eq!(retry, expected, "{:?}: a retry", app.backend);
+        let failure = read(rows[2].id).await;
+        let expected = Model {
+            attempts: 1,
+            next_attempt_at: at(63),
+            last_attempt_at: at(3),
+            response_status: Some(503),
+            last_error: Some("HTTP 503".into()),
+            lease_until: None,
+            leased_by: None,
+            ..rows[2].clone()
+        };
+        assert_eq!(failure, expected, "{:?}: a failure", app.backend);
+        assert_eq!(
+            read(rows[3].id).await,
+            rows[3],
+            "{:?}: a lease taken over is not overwritten",
+            app.backend
+        );
+    })
+    .await;
+}
+
 // ---------------------------------------------------------------------------
 // SSRF
 // ---------------------------------------------------------------------------

@@ -12,7 +12,7 @@
 //! change.
 
 use crate::service::db::Db;
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{CaseStatement, Expr};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
     Statement,
@@ -26,6 +26,10 @@ use crate::service::db::begin_write;
 /// Most events numbered in one round (a change that crosses the limit is
 /// still numbered whole).
 pub const BATCH: u64 = 500;
+
+/// Events numbered by one statement: 3 bound values each, below every
+/// backend's limit.
+const NUMBERED_PER_STATEMENT: usize = 200;
 
 /// Numbers the committed events that have no number yet; returns them, in
 /// order, with their numbers. Cheap when there are none (one indexed read,
@@ -90,9 +94,16 @@ pub async fn sequence_round(db: &Db) -> AppResult<Vec<event::Model>> {
     for e in &mut batch {
         next += 1;
         e.sequence = Some(next);
+    }
+    // One statement per chunk rather than one per event: on SQLite the
+    // round holds every writer's turn for as long as it runs.
+    for chunk in batch.chunks(NUMBERED_PER_STATEMENT) {
+        let numbers = chunk.iter().fold(CaseStatement::new(), |case, e| {
+            case.case(event::Column::Id.eq(e.id), Expr::val(e.sequence))
+        });
         event::Entity::update_many()
-            .col_expr(event::Column::Sequence, Expr::value(next))
-            .filter(event::Column::Id.eq(e.id))
+            .col_expr(event::Column::Sequence, numbers.into())
+            .filter(event::Column::Id.is_in(chunk.iter().map(|e| e.id)))
             .exec(&txn)
             .await?;
     }
