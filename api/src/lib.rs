@@ -9,6 +9,7 @@ pub mod error;
 pub mod foreground;
 pub mod graphql;
 pub mod http;
+pub mod low_priority;
 pub mod metrics;
 pub mod secrets;
 pub mod service;

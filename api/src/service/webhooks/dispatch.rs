@@ -1,5 +1,7 @@
 //! Sends due webhook deliveries: signed POSTs, a bounded number at a time,
-//! each under a lease (see `deliveries.rs`).
+//! each under a lease (see `deliveries.rs`). Leases and records are written
+//! on the main runtime; the HTTP exchanges run on a thread of lower OS
+//! priority (`low_priority.rs`), so that requests come first for the CPU.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -15,6 +17,7 @@ use super::deliveries::{self, Attempt, Outcome};
 use super::{endpoints, signing};
 use crate::error::{error_chain, AppError, AppResult};
 use crate::foreground::Foreground;
+use crate::low_priority::LowPriority;
 use crate::secrets::CredentialCipher;
 use crate::service::events::envelope;
 use crate::service::events::hub::Hub;
@@ -66,6 +69,10 @@ pub struct Dispatcher {
     /// Finished attempts, recorded in batches by [`Dispatcher::record`].
     finished: mpsc::Sender<Attempt>,
     unrecorded: std::sync::Mutex<Option<mpsc::Receiver<Attempt>>>,
+    /// Where the attempts' HTTP exchanges run: a thread at a lower OS
+    /// priority, so that under load the requests get the CPU first. Leases
+    /// and records stay on the main runtime: they take the database's locks.
+    sender: LowPriority,
 }
 
 impl Dispatcher {
@@ -97,6 +104,7 @@ impl Dispatcher {
             foreground,
             finished,
             unrecorded: std::sync::Mutex::new(Some(unrecorded)),
+            sender: LowPriority::start("webhook-sender").map_err(AppError::internal)?,
         })
     }
 
@@ -164,7 +172,7 @@ impl Dispatcher {
                     let body = bodies.get(&delivery.event_id).cloned();
                     let endpoint = targets.get(&delivery.endpoint_id).cloned();
                     let me = self.clone();
-                    tokio::spawn(async move {
+                    self.sender.spawn(async move {
                         let _permit = permit;
                         me.attempt(delivery, endpoint, body).await;
                     });
