@@ -306,6 +306,26 @@ pub struct Staff {
 }
 
 /// The `extensions.code` of the first error, if any.
+/// Polls `check` every 50 ms until it gives `Ok`, for at most `within`; on
+/// timeout fails with `what` and the last state `check` described. Tests wait
+/// this way rather than sleeping a fixed time.
+pub async fn eventually<T>(
+    what: &str,
+    within: Duration,
+    mut check: impl AsyncFnMut() -> Result<T, String>,
+) -> T {
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        match check().await {
+            Ok(value) => return value,
+            Err(last) if std::time::Instant::now() > deadline => {
+                panic!("timed out waiting for {what}; last seen: {last}")
+            }
+            Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
+}
+
 pub fn error_code(body: &Value) -> Option<&str> {
     body["errors"][0]["extensions"]["code"].as_str()
 }

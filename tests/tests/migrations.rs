@@ -82,7 +82,7 @@ async fn the_database_refuses_duplicates_the_design_forbids() {
         let uuid_lit = |n: u8| match backend {
             tests::Backend::Postgres => format!("{}::uuid", id(n)),
             tests::Backend::MySql => format!("UNHEX(REPLACE({}, '-', ''))", id(n)),
-            tests::Backend::Sqlite => format!("X'{}'", hex(&[n; 16])),
+            tests::Backend::Sqlite => format!("X'{}'", hex::encode_upper([n; 16])),
         };
         let ts = "'2026-01-01 00:00:00'";
         let staff = |n: u8, email: &str| {
@@ -98,10 +98,6 @@ async fn the_database_refuses_duplicates_the_design_forbids() {
             "{backend:?}: staff email must be unique"
         );
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02X}")).collect()
 }
 
 /// What a seeded database holds, in figures that differ if any row does.

@@ -259,25 +259,18 @@ async fn every_request_leaves_an_access_log_line_with_its_request_id() {
         .await
         .unwrap();
     assert_eq!(res.headers()["x-request-id"], "trace-me-1");
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    let line = loop {
+    let line = tests::eventually("the access-log line", Duration::from_secs(5), async || {
         let lines = server.output();
-        let found = lines
+        lines
             .iter()
             .filter_map(|l| serde_json::from_str::<Value>(l).ok())
             .find(|v| {
                 v["span"]["request_id"] == "trace-me-1"
                     && v["fields"]["message"] == "request served"
-            });
-        if let Some(line) = found {
-            break line;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no access-log line in {lines:#?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+            })
+            .ok_or_else(|| format!("{lines:#?}"))
+    })
+    .await;
     let span = &line["span"];
     assert_eq!(span["http.route"], "/healthz", "{line}");
     assert_eq!(span["http.method"], "GET", "{line}");

@@ -86,29 +86,25 @@ async fn wait_for<T>(
     what: &str,
     wanted: impl Fn(&[(String, Span)]) -> Option<T>,
 ) -> T {
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Some(found) = wanted(&received.lock().unwrap()) {
-            return found;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no {what} in {:#?}",
-            received
-                .lock()
-                .unwrap()
+    tests::eventually(what, Duration::from_secs(10), async || {
+        let spans = received.lock().unwrap();
+        wanted(&spans).ok_or_else(|| {
+            let seen: Vec<String> = spans
                 .iter()
-                .map(|(_, s)| format!(
-                    "{} trace {} span {} parent {}",
-                    s.name,
-                    hex(&s.trace_id),
-                    hex(&s.span_id),
-                    hex(&s.parent_span_id)
-                ))
-                .collect::<Vec<_>>()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+                .map(|(_, s)| {
+                    format!(
+                        "{} trace {} span {} parent {}",
+                        s.name,
+                        hex::encode(&s.trace_id),
+                        hex::encode(&s.span_id),
+                        hex::encode(&s.parent_span_id)
+                    )
+                })
+                .collect();
+            format!("{seen:#?}")
+        })
+    })
+    .await
 }
 
 #[tokio::test]
@@ -148,14 +144,14 @@ async fn request_and_sql_spans_reach_an_otlp_collector_under_the_callers_trace()
     let request_span = wait_for(&received, "request span in the caller's trace", |spans| {
         spans
             .iter()
-            .find(|(_, s)| hex(&s.trace_id) == TRACE && s.name == "POST /graphql")
+            .find(|(_, s)| hex::encode(&s.trace_id) == TRACE && s.name == "POST /graphql")
             .cloned()
     })
     .await;
     let (service, span) = request_span;
     assert_eq!(service, "refund-desk-under-test");
     assert_eq!(
-        hex(&span.parent_span_id),
+        hex::encode(&span.parent_span_id),
         CALLER_SPAN,
         "a child of the caller's span"
     );
@@ -202,7 +198,7 @@ async fn request_and_sql_spans_reach_an_otlp_collector_under_the_callers_trace()
                 .map(|(_, s)| s.clone())
         })
         .await;
-        assert_ne!(hex(&own.trace_id), TRACE, "{traceparent:?}");
+        assert_ne!(hex::encode(&own.trace_id), TRACE, "{traceparent:?}");
         assert!(
             own.parent_span_id.is_empty(),
             "{traceparent:?}: a root span"
@@ -264,8 +260,4 @@ fn descends_from(spans: &[(String, Span)], span: &Span, ancestor: &[u8]) -> bool
         };
     }
     false
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

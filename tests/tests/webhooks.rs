@@ -59,22 +59,10 @@ const BODY_FIELDS: [&str; 9] = [
 
 /// How long any wait goes on before the test fails.
 const WAIT: Duration = Duration::from_secs(10);
-/// How often a wait looks again.
-const POLL: Duration = Duration::from_millis(50);
 
-/// Polls `check` until it gives `Ok`, up to [`WAIT`]; on timeout fails with
-/// `what` and the last state `check` described.
-async fn eventually<T>(what: &str, mut check: impl AsyncFnMut() -> Result<T, String>) -> T {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        match check().await {
-            Ok(value) => return value,
-            Err(last) if Instant::now() > deadline => {
-                panic!("timed out waiting for {what}; last seen: {last}")
-            }
-            Err(_) => tokio::time::sleep(POLL).await,
-        }
-    }
+/// [`tests::eventually`] for up to [`WAIT`].
+async fn eventually<T>(what: &str, check: impl AsyncFnMut() -> Result<T, String>) -> T {
+    tests::eventually(what, WAIT, check).await
 }
 
 /// A server on a fresh SQLite database with changed settings.
