@@ -6,7 +6,7 @@ use entity::audit_log;
 
 use super::access::{reads, sees_contact_details};
 use super::connection::{connection_from, PageConnection};
-use super::context::{cursor_key, db, page_request, parse_id};
+use super::context::{db, page_request, parse_id};
 use super::scalars::Timestamp;
 use super::staff::{load_staff, Staff};
 use crate::service::audit::{self, AuditQuery as AuditQueryFilter};
@@ -78,7 +78,7 @@ impl AuditQuery {
         after: Option<String>,
         filter: Option<AuditFilter>,
     ) -> Result<PageConnection<AuditEntry>> {
-        let page = page_request(ctx, first, after, None, None)?;
+        let (page, cursors) = page_request(ctx, first, after, None, None)?;
         let f = filter.unwrap_or_default();
         let query = AuditQueryFilter {
             entity_id: exact_filter(f.entity_id.map(|id| id.0), "entityId")?,
@@ -88,12 +88,7 @@ impl AuditQuery {
             to: f.to.map(|t| t.0),
         };
         let rows = audit::list(db(ctx), &query, &page).await?;
-        Ok(connection_from(
-            &cursor_key(ctx)?,
-            rows,
-            |e| e.id,
-            AuditEntry,
-        ))
+        Ok(connection_from(&cursors, rows, |e| e.id, AuditEntry))
     }
 }
 

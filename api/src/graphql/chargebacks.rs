@@ -6,7 +6,7 @@ use entity::chargeback;
 
 use super::access::reads;
 use super::connection::{connection_from, PageConnection};
-use super::context::{cursor_key, db, page_request, parse_id, request_context};
+use super::context::{db, page_request, parse_id, request_context};
 use super::loaders::{load, OrderLoader};
 use super::money::{money, MoneyInput, MoneyObject};
 use super::orders::Order;
@@ -87,14 +87,9 @@ impl ChargebackQuery {
         after: Option<String>,
         status: Option<Vec<ChargebackStatus>>,
     ) -> Result<PageConnection<Chargeback>> {
-        let page = page_request(ctx, first, after, None, None)?;
+        let (page, cursors) = page_request(ctx, first, after, None, None)?;
         let rows = svc::list(db(ctx), &status.unwrap_or_default(), &page).await?;
-        Ok(connection_from(
-            &cursor_key(ctx)?,
-            rows,
-            |c| c.id,
-            Chargeback,
-        ))
+        Ok(connection_from(&cursors, rows, |c| c.id, Chargeback))
     }
 }
 

@@ -8,7 +8,7 @@ use entity::{claim_event, claim_evidence, refund_claim};
 
 use super::access::reads;
 use super::connection::{connection_from, PageConnection};
-use super::context::{cursor_key, db, page_request, parse_id, request_context};
+use super::context::{db, page_request, parse_id, request_context};
 use super::customers::Customer;
 use super::eager::Eager;
 use super::loaders::{
@@ -312,7 +312,7 @@ impl ClaimQueryRoot {
         filter: Option<ClaimFilter>,
         sort: Option<ClaimOrder>,
     ) -> Result<PageConnection<Claim>> {
-        let page = page_request(ctx, first, after, last, before)?;
+        let (page, cursors) = page_request(ctx, first, after, last, before)?;
         let filter = ClaimQuery::try_from(filter.unwrap_or_default())?;
         let shape = claims_page_shape(ctx);
         let page = claim_list::list_with_relations(
@@ -324,7 +324,7 @@ impl ClaimQueryRoot {
         )
         .await?;
         Ok(connection_from(
-            &cursor_key(ctx)?,
+            &cursors,
             page,
             |r| r.claim.id,
             Claim::from_row,

@@ -52,30 +52,26 @@ pub fn parse_id(id: &ID) -> AppResult<Uuid> {
     Uuid::parse_str(id.as_str()).map_err(|_| AppError::bad_input("malformed id"))
 }
 
-/// The page a connection field asks for; the total is counted only when
-/// the query selects `totalCount`.
+/// The page a connection field asks for (the total is counted only when
+/// the query selects `totalCount`), and the cursors that page's connection
+/// is written with.
 pub fn page_request(
     ctx: &Context<'_>,
     first: Option<i32>,
     after: Option<String>,
     last: Option<i32>,
     before: Option<String>,
-) -> AppResult<PageRequest> {
-    let mut page = PageRequest::parse(
-        first,
-        after.as_deref(),
-        last,
-        before.as_deref(),
-        &cursor_key(ctx)?,
-    )
-    .map_err(|e| AppError::BadUserInput(e.0))?;
+) -> AppResult<(PageRequest, ListCursors)> {
+    let cursors = cursor_key(ctx)?;
+    let mut page = PageRequest::parse(first, after.as_deref(), last, before.as_deref(), &cursors)
+        .map_err(|e| AppError::BadUserInput(e.0))?;
     page.count_total = ctx.look_ahead().field("totalCount").exists();
-    Ok(page)
+    Ok((page, cursors))
 }
 
 /// The cursors of the list this field pages, signed with this deployment's
 /// key (schema data) and bound to the field's name.
-pub fn cursor_key(ctx: &Context<'_>) -> AppResult<ListCursors> {
+fn cursor_key(ctx: &Context<'_>) -> AppResult<ListCursors> {
     let key = ctx
         .data::<CursorKey>()
         .map_err(|_| AppError::internal("the schema was built without a cursor key"))?;

@@ -6,7 +6,7 @@ use entity::{customer, customer_contact};
 
 use super::access::{reads, sees_contact_details};
 use super::connection::{connection_from, PageConnection};
-use super::context::{cursor_key, db, page_request, parse_id, request_context};
+use super::context::{db, page_request, parse_id, request_context};
 use super::loaders::{
     load, load_list, ContactsByCustomerLoader, CustomerLoader, CustomerOrdersLoader, OrderLoader,
 };
@@ -68,7 +68,7 @@ impl Customer {
         first: Option<i32>,
         after: Option<String>,
     ) -> Result<PageConnection<Order>> {
-        let page = page_request(ctx, first, after, None, None)?;
+        let (page, cursors) = page_request(ctx, first, after, None, None)?;
         if page.cursor.is_none() {
             let key = (self.0.id, page.size);
             let rows = super::loaders::keyed_loader::<_, CustomerOrdersLoader>(ctx)?
@@ -82,24 +82,14 @@ impl Customer {
                 has_previous: false,
                 total: rows.total,
             };
-            return Ok(connection_from(
-                &cursor_key(ctx)?,
-                page,
-                |o| o.id,
-                Order::new,
-            ));
+            return Ok(connection_from(&cursors, page, |o| o.id, Order::new));
         }
         let filter = OrderQuery {
             customer_id: Some(self.0.id),
             ..Default::default()
         };
         let rows = service::orders::list(db(ctx), &filter, &page).await?;
-        Ok(connection_from(
-            &cursor_key(ctx)?,
-            rows,
-            |o| o.id,
-            Order::new,
-        ))
+        Ok(connection_from(&cursors, rows, |o| o.id, Order::new))
     }
     /// Logged contacts, oldest first.
     #[graphql(guard = "reads::<CustomerContact>()")]
@@ -180,14 +170,14 @@ impl CustomerQuery {
         after: Option<String>,
         search: Option<String>,
     ) -> Result<PageConnection<Customer>> {
-        let page = page_request(ctx, first, after, None, None)?;
+        let (page, cursors) = page_request(ctx, first, after, None, None)?;
         let search = search
             .as_deref()
             .map(|s| CustomerSearch::parse(s, sees_contact_details(ctx)))
             .transpose()?
             .flatten();
         let rows = service::customers::list(db(ctx), search.as_ref(), &page).await?;
-        Ok(connection_from(&cursor_key(ctx)?, rows, |c| c.id, Customer))
+        Ok(connection_from(&cursors, rows, |c| c.id, Customer))
     }
 }
 

@@ -7,7 +7,7 @@ use entity::{inbound_message, product_plan};
 
 use super::access::reads;
 use super::connection::{connection_from, PageConnection};
-use super::context::{cursor_key, db, page_request, parse_id, request_context};
+use super::context::{db, page_request, parse_id, request_context};
 use super::scalars::Timestamp;
 use crate::auth::guard::roles;
 use crate::auth::RoleGuard;
@@ -92,18 +92,13 @@ impl InboundQueryRoot {
         source: Option<IntegrationSource>,
         status: Option<Vec<InboundStatus>>,
     ) -> Result<PageConnection<InboundMessage>> {
-        let page = page_request(ctx, first, after, None, None)?;
+        let (page, cursors) = page_request(ctx, first, after, None, None)?;
         let filter = InboundQuery {
             source,
             status: status.unwrap_or_default(),
         };
         let rows = inbound::list(db(ctx), &filter, &page).await?;
-        Ok(connection_from(
-            &cursor_key(ctx)?,
-            rows,
-            |m| m.id,
-            InboundMessage,
-        ))
+        Ok(connection_from(&cursors, rows, |m| m.id, InboundMessage))
     }
 
     #[graphql(guard = "reads::<ProductPlan>()")]

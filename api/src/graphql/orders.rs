@@ -11,7 +11,7 @@ use super::activations::Activation;
 use super::chargebacks::Chargeback;
 use super::claims::Claim;
 use super::connection::{connection_from, PageConnection};
-use super::context::{cursor_key, db, page_request, parse_id, request_context};
+use super::context::{db, page_request, parse_id, request_context};
 use super::customers::Customer;
 use super::eager::Eager;
 use super::loaders::{
@@ -186,15 +186,10 @@ impl OrderQueryRoot {
         before: Option<String>,
         filter: Option<OrderFilter>,
     ) -> Result<PageConnection<Order>> {
-        let page = page_request(ctx, first, after, last, before)?;
+        let (page, cursors) = page_request(ctx, first, after, last, before)?;
         let filter = OrderQuery::try_from(filter.unwrap_or_default())?;
         let rows = service::orders::list(db(ctx), &filter, &page).await?;
-        Ok(connection_from(
-            &cursor_key(ctx)?,
-            rows,
-            |o| o.id,
-            Order::new,
-        ))
+        Ok(connection_from(&cursors, rows, |o| o.id, Order::new))
     }
 }
 

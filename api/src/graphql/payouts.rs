@@ -8,7 +8,7 @@ use entity::payout;
 use super::access::reads;
 use super::claims::Claim;
 use super::connection::{connection_from, PageConnection};
-use super::context::{cursor_key, db, page_request, parse_id, request_context};
+use super::context::{db, page_request, parse_id, request_context};
 use super::loaders::{load, ClaimLoader, OrderLoader};
 use super::money::{money, MoneyObject};
 use super::orders::Order;
@@ -108,7 +108,7 @@ impl PayoutQueryRoot {
         after: Option<String>,
         filter: Option<PayoutFilter>,
     ) -> Result<PageConnection<Payout>> {
-        let page = page_request(ctx, first, after, None, None)?;
+        let (page, cursors) = page_request(ctx, first, after, None, None)?;
         let f = filter.unwrap_or_default();
         let query = svc::PayoutQuery {
             status: f.status.unwrap_or_default(),
@@ -117,7 +117,7 @@ impl PayoutQueryRoot {
             initiated_to: f.initiated_to.map(|t| t.0),
         };
         let rows = svc::list(db(ctx), &query, &page).await?;
-        Ok(connection_from(&cursor_key(ctx)?, rows, |p| p.id, Payout))
+        Ok(connection_from(&cursors, rows, |p| p.id, Payout))
     }
 }
 

@@ -7,9 +7,7 @@ use entity::staff;
 
 use super::access::reads;
 use super::connection::{connection_from, PageConnection};
-use super::context::{
-    cursor_key, db, page_request, parse_id, principal, request_context, ClientAddr,
-};
+use super::context::{db, page_request, parse_id, principal, request_context, ClientAddr};
 use super::loaders::{load, StaffLoader};
 use super::scalars::Timestamp;
 use crate::auth::guard::roles;
@@ -102,9 +100,9 @@ impl StaffQuery {
         first: Option<i32>,
         after: Option<String>,
     ) -> Result<PageConnection<Staff>> {
-        let page = page_request(ctx, first, after, None, None)?;
+        let (page, cursors) = page_request(ctx, first, after, None, None)?;
         let rows = service::staff::list(db(ctx), &page).await?;
-        Ok(connection_from(&cursor_key(ctx)?, rows, |s| s.id, Staff))
+        Ok(connection_from(&cursors, rows, |s| s.id, Staff))
     }
 }
 

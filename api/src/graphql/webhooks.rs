@@ -8,7 +8,7 @@ use entity::{webhook_delivery, webhook_endpoint};
 
 use super::access::reads;
 use super::connection::{connection_from, PageConnection};
-use super::context::{cursor_key, db, page_request, parse_id, request_context};
+use super::context::{db, page_request, parse_id, request_context};
 use super::events::Event;
 use super::scalars::Timestamp;
 use crate::auth::guard::roles;
@@ -160,18 +160,13 @@ impl WebhookQuery {
         endpoint_id: Option<ID>,
         status: Option<Vec<DeliveryStatus>>,
     ) -> Result<PageConnection<WebhookDelivery>> {
-        let page = page_request(ctx, first, after, None, None)?;
+        let (page, cursors) = page_request(ctx, first, after, None, None)?;
         let filter = DeliveryQuery {
             endpoint_id: endpoint_id.as_ref().map(parse_id).transpose()?,
             status: status.unwrap_or_default(),
         };
         let rows = deliveries::list(db(ctx), &filter, &page).await?;
-        Ok(connection_from(
-            &cursor_key(ctx)?,
-            rows,
-            |d| d.id,
-            WebhookDelivery,
-        ))
+        Ok(connection_from(&cursors, rows, |d| d.id, WebhookDelivery))
     }
 }
 
