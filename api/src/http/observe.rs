@@ -32,6 +32,10 @@ fn request_id_for(req: &ServiceRequest) -> String {
         .unwrap_or_else(|| uuid::Uuid::now_v7().to_string())
 }
 
+/// The request's route pattern (`/graphql`, `/evidence/{id}/file`), worked
+/// out once by [`RequestSpan`] for the span and the metrics alike.
+struct Route(String);
+
 /// The root span of a request, for `TracingLogger`: it also gives the
 /// request its id (ours, which a client may choose, rather than the crate's),
 /// and ends with the access-log line.
@@ -40,8 +44,12 @@ pub struct RequestSpan;
 impl RootSpanBuilder for RequestSpan {
     fn on_request_start(req: &ServiceRequest) -> Span {
         let request_id = request_id_for(req);
-        req.extensions_mut().insert(RequestId(request_id.clone()));
         let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
+        {
+            let mut extensions = req.extensions_mut();
+            extensions.insert(RequestId(request_id.clone()));
+            extensions.insert(Route(route.clone()));
+        }
         // `otel.*` name and kind the span where traces are exported
         // (`telemetry.rs`).
         let span = tracing::info_span!(
@@ -88,7 +96,10 @@ where
 {
     let request_id = request_id(req.request()).0;
     let route = req
-        .match_pattern()
+        .extensions()
+        .get::<Route>()
+        .map(|r| r.0.clone())
+        .or_else(|| req.match_pattern())
         .unwrap_or_else(|| "unmatched".to_string());
     let metrics = req
         .app_data::<web::Data<AppState>>()
