@@ -297,7 +297,7 @@ async fn run(args: RunArgs) -> Result<(), String> {
 }
 
 async fn prepare(url: &str, orders: usize) -> Result<(api::service::db::Db, String), String> {
-    use sea_orm::ConnectionTrait;
+    use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter};
     if let Some(path) = url.strip_prefix("sqlite://") {
         let file = path.split('?').next().unwrap_or_default();
         if let Some(dir) = std::path::Path::new(file).parent() {
@@ -338,6 +338,18 @@ async fn prepare(url: &str, orders: usize) -> Result<(api::service::db::Db, Stri
             started.elapsed()
         )
     } else {
+        // A database seeded for another size would be measured under this
+        // size's name.
+        let held = entity::order::Entity::find()
+            .filter(entity::order::Column::Number.starts_with("DEMO-"))
+            .count(&db)
+            .await
+            .map_err(|e| e.to_string())?;
+        if held != orders as u64 {
+            return Err(format!(
+                "{url} holds {held} seeded orders, not the {orders} asked for: give another database (--sqlite-url / --postgres-url) or drop this one"
+            ));
+        }
         "seeded earlier".to_string()
     };
     println!("{url}: {note}");
