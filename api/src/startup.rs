@@ -82,6 +82,9 @@ impl Application {
                 metrics.bus_lag.clone(),
             ));
         }
+        let executions = Arc::new(tokio::sync::Semaphore::new(
+            settings.db_max_connections as usize,
+        ));
         let state = web::Data::new(AppState {
             schema: build_schema(
                 &settings,
@@ -98,6 +101,7 @@ impl Application {
             settings,
             documents: Default::default(),
             hub,
+            executions,
         });
         let origins = state.settings.cors_origins.clone();
         let server = HttpServer::new(move || {

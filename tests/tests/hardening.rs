@@ -404,6 +404,39 @@ async fn a_request_past_its_timeout_is_cancelled_and_rolled_back() {
     }
 }
 
+/// GraphQL executions are admitted up to the pool's size. With one
+/// connection, a request that needs none still waits while another
+/// executes, and then runs: it waits before it holds anything, and nothing
+/// is refused.
+#[tokio::test]
+async fn executions_beyond_the_pool_wait_their_turn() {
+    let plan = Arc::new(FaultPlan::default());
+    let app = spawn_with(Backend::Sqlite, |s| {
+        s.faults = Some(plan.clone());
+        s.db_max_connections = 1;
+    })
+    .await;
+    let m = Money::new(&app).await;
+    let (query, vars, token) = prepare(&app, &m, "claim.approve", 0).await;
+    let stall = Duration::from_millis(1500);
+    plan.arm("claim.approve", Fault::Stall(stall));
+    let slow = app.graphql(&query, vars, Some(&token));
+    let quick = async {
+        // Sent once the slow one is executing.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let started = std::time::Instant::now();
+        let body = app.graphql("{ __typename }", json!({}), None).await;
+        (started.elapsed(), body)
+    };
+    let (slow, (waited, quick)) = tokio::join!(slow, quick);
+    assert!(slow["errors"].is_null(), "{slow}");
+    assert_eq!(quick["data"]["__typename"], "Query", "{quick}");
+    assert!(
+        waited >= stall - Duration::from_millis(600),
+        "ran beside the other execution after {waited:?}"
+    );
+}
+
 #[cfg(unix)]
 #[tokio::test]
 async fn the_sqlite_database_and_its_folder_are_private_to_their_owner() {

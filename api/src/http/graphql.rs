@@ -291,6 +291,9 @@ async fn execute(
     // Dropping the execution on timeout drops any open transaction, which
     // rolls it back: a timed-out mutation changes nothing.
     let execution = async {
+        let Ok(_admitted) = state.executions.acquire().await else {
+            return refusal(&AppError::internal("the execution gate is closed"));
+        };
         let auth = match authenticate(credentials, state).await {
             Ok(auth) => auth,
             Err(err) => return refusal(&err),

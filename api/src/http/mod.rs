@@ -45,6 +45,11 @@ pub struct AppState {
     pub hub: Arc<crate::service::events::hub::Hub>,
     /// Where evidence files are stored, and how large they may be.
     pub evidence: Arc<crate::service::evidence::EvidenceSettings>,
+    /// GraphQL executions admitted at once: as many as the pool has
+    /// connections. Requests beyond wait here, before they hold anything,
+    /// rather than half-executed on a connection, each with its partly
+    /// built answer in memory; they wait within their own timeout.
+    pub executions: Arc<tokio::sync::Semaphore>,
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
