@@ -878,32 +878,30 @@ async fn a_batch_of_attempts_is_recorded_row_by_row() {
             async move { Deliveries::find_by_id(id).one(&db).await.unwrap().unwrap() }
         };
         let at = |s: i64| Some(now + chrono::Duration::seconds(s));
-        let first = read(rows[0].id).await;
-        let expected = Model {
+        // A success: attempted at `at(seconds)`, answered `status`, lease released.
+        let succeeded = |row: &Model, attempts: i32, seconds: i64, status: i32| Model {
             status: "SUCCEEDED".into(),
-            attempts: 1,
+            attempts,
             next_attempt_at: None,
-            last_attempt_at: at(1),
-            response_status: Some(200),
-            succeeded_at: at(1),
+            last_attempt_at: at(seconds),
+            response_status: Some(status),
+            succeeded_at: at(seconds),
             lease_until: None,
             leased_by: None,
-            ..rows[0].clone()
+            ..row.clone()
         };
-        assert_eq!(first, expected, "{:?}: first attempt", app.backend);
-        let retry = read(rows[1].id).await;
-        let expected = Model {
-            status: "SUCCEEDED".into(),
-            attempts: 3,
-            next_attempt_at: None,
-            last_attempt_at: at(2),
-            response_status: Some(204),
-            succeeded_at: at(2),
-            lease_until: None,
-            leased_by: None,
-            ..rows[1].clone()
-        };
-        assert_eq!(retry, expected, "{:?}: a retry", app.backend);
+        assert_eq!(
+            read(rows[0].id).await,
+            succeeded(&rows[0], 1, 1, 200),
+            "{:?}: first attempt",
+            app.backend
+        );
+        assert_eq!(
+            read(rows[1].id).await,
+            succeeded(&rows[1], 3, 2, 204),
+            "{:?}: a retry",
+            app.backend
+        );
         let failure = read(rows[2].id).await;
         let expected = Model {
             attempts: 1,
