@@ -1,7 +1,8 @@
 //! Small SQL helpers that differ per backend.
 
-use sea_orm::sea_query::{Expr, SimpleExpr};
-use sea_orm::DbBackend;
+use sea_orm::sea_query::{CaseStatement, Expr, SimpleExpr};
+use sea_orm::{ColumnTrait, DbBackend, Value};
+use uuid::Uuid;
 
 /// Each amount is summed in two parts: `amount DIV SPLIT` and `amount MOD
 /// SPLIT`. A plain `SUM` of BIGINT overflows differently on each backend
@@ -29,6 +30,22 @@ pub fn sum_parts_sql(backend: DbBackend, column: &str) -> (String, String) {
 pub fn sum_parts(backend: DbBackend, column: &str) -> (SimpleExpr, SimpleExpr) {
     let (high, low) = sum_parts_sql(backend, column);
     (Expr::cust(high), Expr::cust(low))
+}
+
+/// `CASE WHEN id = … THEN … END`: each row's own value in one multi-row
+/// `UPDATE`, which is one round trip (and on SQLite one hold of the write
+/// turn) instead of one statement per row. The statement must update only
+/// rows among `values`: any other would get NULL.
+pub fn value_by_id<C: ColumnTrait>(
+    id: C,
+    values: impl IntoIterator<Item = (Uuid, Value)>,
+) -> SimpleExpr {
+    values
+        .into_iter()
+        .fold(CaseStatement::new(), |case, (row, value)| {
+            case.case(id.eq(row), Expr::val(value))
+        })
+        .into()
 }
 
 /// Joins the two parts of a sum (truncating division and remainder on every

@@ -12,7 +12,6 @@
 //! change.
 
 use crate::service::db::Db;
-use sea_orm::sea_query::{CaseStatement, Expr};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
     Statement,
@@ -22,6 +21,7 @@ use entity::event;
 
 use crate::error::{AppError, AppResult};
 use crate::service::db::begin_write;
+use crate::service::sql::value_by_id;
 
 /// Most events numbered in one round (a change that crosses the limit is
 /// still numbered whole).
@@ -98,11 +98,12 @@ pub async fn sequence_round(db: &Db) -> AppResult<Vec<event::Model>> {
     // One statement per chunk rather than one per event: on SQLite the
     // round holds every writer's turn for as long as it runs.
     for chunk in batch.chunks(NUMBERED_PER_STATEMENT) {
-        let numbers = chunk.iter().fold(CaseStatement::new(), |case, e| {
-            case.case(event::Column::Id.eq(e.id), Expr::val(e.sequence))
-        });
+        let numbers = value_by_id(
+            event::Column::Id,
+            chunk.iter().map(|e| (e.id, e.sequence.into())),
+        );
         event::Entity::update_many()
-            .col_expr(event::Column::Sequence, numbers.into())
+            .col_expr(event::Column::Sequence, numbers)
             .filter(event::Column::Id.is_in(chunk.iter().map(|e| e.id)))
             .exec(&txn)
             .await?;

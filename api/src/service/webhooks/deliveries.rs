@@ -20,6 +20,7 @@ use crate::domain::page::{Page, PageRequest};
 use crate::error::{AppError, AppResult};
 use crate::service::db::{begin_write, WriteTxn};
 use crate::service::page::{fetch_page, SortOrder};
+use crate::service::sql::value_by_id;
 use crate::service::{audit, new_id, now, RequestContext};
 
 crate::stored_enum!(
@@ -334,19 +335,13 @@ const SUCCESSES_PER_STATEMENT: usize = 64;
 /// Records successful attempts as [`record_attempt`] does, in one
 /// statement; the endpoints' health is left to the caller.
 async fn record_successes<C: ConnectionTrait>(db: &C, done: &[&Attempt]) -> AppResult<()> {
-    use sea_orm::sea_query::CaseStatement;
     use webhook_delivery::Column as D;
-    let Some(first) = done.first() else {
+    if done.is_empty() {
         return Ok(());
-    };
+    }
     let this = |a: &Attempt| D::Id.eq(a.delivery.id);
-    let by_row = |value: &dyn Fn(&Attempt) -> sea_orm::Value| {
-        done.iter()
-            .fold(CaseStatement::new(), |case, a| {
-                case.case(this(a), Expr::val(value(a)))
-            })
-            // Never taken: every row updated is one of the cases.
-            .finally(Expr::val(value(first)))
+    let by_row = |value: fn(&Attempt) -> sea_orm::Value| {
+        value_by_id(D::Id, done.iter().map(|a| (a.delivery.id, value(a))))
     };
     // Only while the lease is still this attempt's, as in `record_attempt`.
     let leased = done.iter().fold(Condition::any(), |any, a| {
@@ -358,15 +353,12 @@ async fn record_successes<C: ConnectionTrait>(db: &C, done: &[&Attempt]) -> AppR
     });
     webhook_delivery::Entity::update_many()
         .col_expr(D::Status, Expr::value(DeliveryStatus::Succeeded.as_str()))
-        .col_expr(
-            D::Attempts,
-            by_row(&|a| (a.delivery.attempts + 1).into()).into(),
-        )
-        .col_expr(D::LastAttemptAt, by_row(&|a| a.at.into()).into())
-        .col_expr(D::SucceededAt, by_row(&|a| a.at.into()).into())
+        .col_expr(D::Attempts, by_row(|a| (a.delivery.attempts + 1).into()))
+        .col_expr(D::LastAttemptAt, by_row(|a| a.at.into()))
+        .col_expr(D::SucceededAt, by_row(|a| a.at.into()))
         .col_expr(
             D::ResponseStatus,
-            by_row(&|a| a.outcome.response_status.map(i32::from).into()).into(),
+            by_row(|a| a.outcome.response_status.map(i32::from).into()),
         )
         .col_expr(D::LastError, Expr::value(Option::<String>::None))
         .col_expr(D::NextAttemptAt, Expr::value(Option::<DateTime<Utc>>::None))
