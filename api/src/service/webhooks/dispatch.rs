@@ -256,14 +256,12 @@ impl Dispatcher {
             if batch.len() < RECORD_BATCH {
                 // Let the attempts finishing now join this write.
                 tokio::time::sleep(LEASE_GAP).await;
-                let room = RECORD_BATCH - batch.len();
                 while batch.len() < RECORD_BATCH {
                     match rx.try_recv() {
                         Ok(a) => batch.push(a),
                         Err(_) => break,
                     }
                 }
-                let _ = room;
             }
             // A write like any other: on SQLite it takes the writers' turn.
             self.foreground.quiet(YIELD_AT_MOST).await;
