@@ -102,68 +102,65 @@ const CUSTOMER: &str = "u_";
 const ACTIVATION: &str = "a_";
 const ASSIGNEE: &str = "s_";
 
-/// Builds a model from the columns of `$cols`, which a row holds from
-/// position `$base` on, in that order; the model's other fields get their
-/// type's default. Listing every field makes a new column a compile error
+/// Defines `$name(res, base, cols)`: the model built from the columns
+/// `cols`, which a row holds from position `base` on, in that order; the
+/// model's other fields get their type's default. Listing every field makes a new column a compile error
 /// here rather than a silent default. Columns are read by position: by name,
 /// sea-orm formats each prefixed name and the driver looks it up, per column
 /// and row (BENCHMARKS.md has the profile).
 macro_rules! partial_model {
-    ($res:expr, $base:expr, $cols:expr, $module:ident { $($field:ident: $col:ident),+ $(,)? }) => {{
-        use entity::$module::{Column, Model};
-        let (res, base, cols): (&QueryResult, usize, &[Column]) = ($res, $base, $cols);
-        Model {
-            $($field: match position(cols, Column::$col) {
-                Some(i) => res.try_get_by_index(base + i)?,
-                None => Default::default(),
-            }),+
+    ($name:ident, $module:ident { $($field:ident: $col:ident),+ $(,)? }) => {
+        fn $name(
+            res: &QueryResult,
+            base: usize,
+            cols: &[entity::$module::Column],
+        ) -> Result<entity::$module::Model, DbErr> {
+            use entity::$module::{Column, Model};
+            Ok(Model {
+                $($field: match position(cols, Column::$col) {
+                    Some(i) => res.try_get_by_index(base + i)?,
+                    None => Default::default(),
+                }),+
+            })
         }
-    }};
+    };
 }
 
-fn partial_claim(
-    res: &QueryResult,
-    base: usize,
-    cols: &[refund_claim::Column],
-) -> Result<refund_claim::Model, DbErr> {
-    Ok(partial_model!(
-        res,
-        base,
-        cols,
-        refund_claim {
-            id: Id,
-            order_id: OrderId,
-            customer_id: CustomerId,
-            reason: Reason,
-            description: Description,
-            channel: Channel,
-            status: Status,
-            requested_minor: RequestedMinor,
-            approved_minor: ApprovedMinor,
-            currency: Currency,
-            eligibility_outcome: EligibilityOutcome,
-            eligibility_rule: EligibilityRule,
-            eligibility_explanation: EligibilityExplanation,
-            eligibility_suggested_minor: EligibilitySuggestedMinor,
-            evidence_required: EvidenceRequired,
-            policy_version: PolicyVersion,
-            assignee_id: AssigneeId,
-            submitted_by: SubmittedBy,
-            submitted_at: SubmittedAt,
-            first_approver_id: FirstApproverId,
-            first_approved_minor: FirstApprovedMinor,
-            decided_by: DecidedBy,
-            decided_at: DecidedAt,
-            decision_note: DecisionNote,
-            rejection_reason: RejectionReason,
-            override_reason: OverrideReason,
-            version: Version,
-            open_order_id: OpenOrderId,
-            created_at: CreatedAt,
-            updated_at: UpdatedAt,
-        }
-    ))
-}
+partial_model!(
+    partial_claim,
+    refund_claim {
+        id: Id,
+        order_id: OrderId,
+        customer_id: CustomerId,
+        reason: Reason,
+        description: Description,
+        channel: Channel,
+        status: Status,
+        requested_minor: RequestedMinor,
+        approved_minor: ApprovedMinor,
+        currency: Currency,
+        eligibility_outcome: EligibilityOutcome,
+        eligibility_rule: EligibilityRule,
+        eligibility_explanation: EligibilityExplanation,
+        eligibility_suggested_minor: EligibilitySuggestedMinor,
+        evidence_required: EvidenceRequired,
+        policy_version: PolicyVersion,
+        assignee_id: AssigneeId,
+        submitted_by: SubmittedBy,
+        submitted_at: SubmittedAt,
+        first_approver_id: FirstApproverId,
+        first_approved_minor: FirstApprovedMinor,
+        decided_by: DecidedBy,
+        decided_at: DecidedAt,
+        decision_note: DecisionNote,
+        rejection_reason: RejectionReason,
+        override_reason: OverrideReason,
+        version: Version,
+        open_order_id: OpenOrderId,
+        created_at: CreatedAt,
+        updated_at: UpdatedAt,
+    }
+);
 
 /// The left-joined row whose columns start at `base` (its id first), read
 /// by `read`; `None` when the join found none (its id is NULL).
@@ -178,133 +175,93 @@ fn left_joined<M>(
     }
 }
 
-fn partial_order(
-    res: &QueryResult,
-    base: usize,
-    cols: &[order::Column],
-) -> Result<order::Model, DbErr> {
-    Ok(partial_model!(
-        res,
-        base,
-        cols,
-        order {
-            id: Id,
-            number: Number,
-            customer_id: CustomerId,
-            plan_months: PlanMonths,
-            devices: Devices,
-            total_minor: TotalMinor,
-            currency: Currency,
-            payment_method: PaymentMethod,
-            payment_reference: PaymentReference,
-            status: Status,
-            placed_at: PlacedAt,
-            paid_at: PaidAt,
-            created_at: CreatedAt,
-            updated_at: UpdatedAt,
-            lock_version: LockVersion,
-        }
-    ))
-}
+partial_model!(
+    partial_order,
+    order {
+        id: Id,
+        number: Number,
+        customer_id: CustomerId,
+        plan_months: PlanMonths,
+        devices: Devices,
+        total_minor: TotalMinor,
+        currency: Currency,
+        payment_method: PaymentMethod,
+        payment_reference: PaymentReference,
+        status: Status,
+        placed_at: PlacedAt,
+        paid_at: PaidAt,
+        created_at: CreatedAt,
+        updated_at: UpdatedAt,
+        lock_version: LockVersion,
+    }
+);
 
-fn partial_customer(
-    res: &QueryResult,
-    base: usize,
-    cols: &[customer::Column],
-) -> Result<customer::Model, DbErr> {
-    Ok(partial_model!(
-        res,
-        base,
-        cols,
-        customer {
-            id: Id,
-            email: Email,
-            name: Name,
-            phone: Phone,
-            restricted: Restricted,
-            restriction_reason: RestrictionReason,
-            created_at: CreatedAt,
-            updated_at: UpdatedAt,
-        }
-    ))
-}
+partial_model!(
+    partial_customer,
+    customer {
+        id: Id,
+        email: Email,
+        name: Name,
+        phone: Phone,
+        restricted: Restricted,
+        restriction_reason: RestrictionReason,
+        created_at: CreatedAt,
+        updated_at: UpdatedAt,
+    }
+);
 
-fn partial_activation(
-    res: &QueryResult,
-    base: usize,
-    cols: &[activation::Column],
-) -> Result<activation::Model, DbErr> {
-    Ok(partial_model!(
-        res,
-        base,
-        cols,
-        activation {
-            id: Id,
-            order_id: OrderId,
-            channel: Channel,
-            destination: Destination,
-            credentials_ciphertext: CredentialsCiphertext,
-            status: Status,
-            delivered_at: DeliveredAt,
-            created_at: CreatedAt,
-            updated_at: UpdatedAt,
-        }
-    ))
-}
+partial_model!(
+    partial_activation,
+    activation {
+        id: Id,
+        order_id: OrderId,
+        channel: Channel,
+        destination: Destination,
+        credentials_ciphertext: CredentialsCiphertext,
+        status: Status,
+        delivered_at: DeliveredAt,
+        created_at: CreatedAt,
+        updated_at: UpdatedAt,
+    }
+);
 
-fn partial_staff(
-    res: &QueryResult,
-    base: usize,
-    cols: &[staff::Column],
-) -> Result<staff::Model, DbErr> {
-    Ok(partial_model!(
-        res,
-        base,
-        cols,
-        staff {
-            id: Id,
-            email: Email,
-            name: Name,
-            password_hash: PasswordHash,
-            roles: Roles,
-            active: Active,
-            token_version: TokenVersion,
-            created_at: CreatedAt,
-            updated_at: UpdatedAt,
-        }
-    ))
-}
+partial_model!(
+    partial_staff,
+    staff {
+        id: Id,
+        email: Email,
+        name: Name,
+        password_hash: PasswordHash,
+        roles: Roles,
+        active: Active,
+        token_version: TokenVersion,
+        created_at: CreatedAt,
+        updated_at: UpdatedAt,
+    }
+);
 
-fn partial_payout(
-    res: &QueryResult,
-    base: usize,
-    cols: &[payout::Column],
-) -> Result<payout::Model, DbErr> {
-    Ok(partial_model!(
-        res,
-        base,
-        cols,
-        payout {
-            id: Id,
-            claim_id: ClaimId,
-            order_id: OrderId,
-            amount_minor: AmountMinor,
-            currency: Currency,
-            method: Method,
-            same_method_as_order: SameMethodAsOrder,
-            status: Status,
-            external_reference: ExternalReference,
-            initiated_at: InitiatedAt,
-            expected_earliest: ExpectedEarliest,
-            expected_latest: ExpectedLatest,
-            settled_at: SettledAt,
-            failure_reason: FailureReason,
-            retry_of_id: RetryOfId,
-            created_at: CreatedAt,
-            updated_at: UpdatedAt,
-        }
-    ))
-}
+partial_model!(
+    partial_payout,
+    payout {
+        id: Id,
+        claim_id: ClaimId,
+        order_id: OrderId,
+        amount_minor: AmountMinor,
+        currency: Currency,
+        method: Method,
+        same_method_as_order: SameMethodAsOrder,
+        status: Status,
+        external_reference: ExternalReference,
+        initiated_at: InitiatedAt,
+        expected_earliest: ExpectedEarliest,
+        expected_latest: ExpectedLatest,
+        settled_at: SettledAt,
+        failure_reason: FailureReason,
+        retry_of_id: RetryOfId,
+        created_at: CreatedAt,
+        updated_at: UpdatedAt,
+    }
+);
 
 impl RowShape {
     /// The same shape with each table's id first, as `apply` and `decode`
