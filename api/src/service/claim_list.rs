@@ -1,6 +1,7 @@
 //! The claims list of the dashboards: filters, three sort orders, keyset pages.
 
 use std::collections::HashMap;
+use std::sync::LazyLock;
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, Query, SimpleExpr};
@@ -359,6 +360,16 @@ impl RowShape {
     }
 }
 
+/// `refund_claim::Entity::find().select_only()`, built once per process.
+/// `find` lists every column of the table (about forty expressions) for
+/// `select_only` to drop again; for one claim that cost more than building
+/// the rest of its statement (BENCHMARKS.md, the lookup).
+fn claims_without_columns() -> Select<refund_claim::Entity> {
+    static BARE: LazyLock<Select<refund_claim::Entity>> =
+        LazyLock::new(|| refund_claim::Entity::find().select_only());
+    BARE.clone()
+}
+
 /// `cols` with `id` first.
 fn with_id<C: Copy>(cols: &[C], id: C) -> Vec<C> {
     let mut all = vec![id];
@@ -419,7 +430,7 @@ pub async fn find_with_relations<C: ConnectionTrait>(
     shape: &RowShape,
 ) -> AppResult<Option<ClaimRow>> {
     let shape = shape.with_ids();
-    let q = shape.apply(refund_claim::Entity::find_by_id(id));
+    let q = shape.apply(claims_without_columns().filter(refund_claim::Column::Id.eq(id)));
     let Some(res) = conn
         .query_one_raw(q.build(conn.get_database_backend()))
         .await?
