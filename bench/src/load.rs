@@ -39,7 +39,8 @@ impl Outcome {
     }
 }
 
-async fn send(client: &reqwest::Client, call: &Call, token: &str) -> bool {
+/// Sends one call; true when it answered 2xx without GraphQL errors.
+pub async fn send(client: &reqwest::Client, call: &Call, token: &str) -> bool {
     let req = match call {
         Call::Post { url, body } => client.post(url).json(body),
         Call::Get { url } => client.get(url),

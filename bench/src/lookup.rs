@@ -35,40 +35,23 @@ pub async fn run(args: RunArgs) -> Result<(), String> {
 
 async fn measure(name: &str, url: &str, args: &RunArgs) -> Result<Vec<LevelRounds>, String> {
     let (db, _) = prepare(url, args.orders).await?;
-    let ids: Vec<uuid::Uuid> = entity::refund_claim::Entity::find()
-        .select_only()
-        .column(entity::refund_claim::Column::Id)
-        .order_by_asc(entity::refund_claim::Column::Id)
-        .limit(IDS)
-        .into_tuple()
-        .all(&db)
-        .await
-        .map_err(|e| e.to_string())?;
-    if ids.is_empty() {
-        return Err("no claims to look up: seed with --orders".into());
-    }
+    let ids = claim_ids(&db).await?;
     let http = reqwest::Client::new();
     let api = Server::start("serve-api", url, args.pool);
-    let token = crate::events::Api {
-        http: http.clone(),
-        url: format!("{}/graphql", api.base),
-    }
-    .login("refund-manager@demo.refund-desk.test")
-    .await;
-    let persisted = json!({ "persistedQuery": { "version": 1, "sha256Hash": api::graphql::documents::sha256_hex(LOOKUP) } });
+    let token = login(&http, &api.base).await;
     let reference = Server::start("serve-reference", url, args.pool);
-    // Both answer the same JSON for every id before anything is measured.
+    // Both answer the same JSON for every id before anything is measured;
+    // these requests carry the document's text, which Refund Desk keeps for
+    // the hash-only requests that follow.
     for id in &ids {
         let ours = json_of(
             http.post(format!("{}/graphql", api.base))
                 .bearer_auth(&token)
-                .json(
-                    &json!({ "query": LOOKUP, "variables": { "id": id }, "extensions": persisted }),
-                ),
+                .json(&with_text(api_body(id))),
         )
         .await?;
         let theirs = json_of(
-            http.get(format!("{}/claim/{id}", reference.base))
+            http.get(reference_url(&reference.base, id))
                 .bearer_auth(&token),
         )
         .await?;
@@ -79,31 +62,129 @@ async fn measure(name: &str, url: &str, args: &RunArgs) -> Result<Vec<LevelRound
         }
     }
     println!("{name}: both servers answer the same {} claims", ids.len());
-    let api_calls = Arc::new(
-        ids.iter()
-            .map(|id| Call::Post {
-                url: format!("{}/graphql", api.base),
-                body: json!({ "variables": { "id": id }, "extensions": persisted }),
-            })
-            .collect::<Vec<_>>(),
-    );
-    let reference_calls = Arc::new(
-        ids.iter()
-            .map(|id| Call::Get {
-                url: format!("{}/claim/{id}", reference.base),
-            })
-            .collect::<Vec<_>>(),
-    );
     let token = Arc::new(token);
     let levels = measure_rounds(
         &format!("{name} lookup"),
-        (&api, &api_calls),
-        (&reference, &reference_calls),
+        (&api, &Arc::new(calls(&api.base, false, &ids))),
+        (&reference, &Arc::new(calls(&reference.base, true, &ids))),
         &token,
         args,
     )
     .await;
     Ok(levels)
+}
+
+/// The claims the clients cycle through: the first [`IDS`] by id.
+async fn claim_ids(db: &api::service::db::Db) -> Result<Vec<uuid::Uuid>, String> {
+    let ids: Vec<uuid::Uuid> = entity::refund_claim::Entity::find()
+        .select_only()
+        .column(entity::refund_claim::Column::Id)
+        .order_by_asc(entity::refund_claim::Column::Id)
+        .limit(IDS)
+        .into_tuple()
+        .all(db)
+        .await
+        .map_err(|e| e.to_string())?;
+    if ids.is_empty() {
+        return Err("no claims to look up: seed with `bench lookup --orders`".into());
+    }
+    Ok(ids)
+}
+
+/// A bearer token of the refund manager, from Refund Desk at `base`; the
+/// reference accepts it too (both read the same JWT secret).
+async fn login(http: &reqwest::Client, base: &str) -> String {
+    crate::events::Api {
+        http: http.clone(),
+        url: format!("{base}/graphql"),
+    }
+    .login("refund-manager@demo.refund-desk.test")
+    .await
+}
+
+/// Refund Desk's request for claim `id`: the persisted query's hash and the
+/// variables, as an Apollo client sends after its first request.
+fn api_body(id: &uuid::Uuid) -> Value {
+    json!({
+        "variables": { "id": id },
+        "extensions": { "persistedQuery": { "version": 1, "sha256Hash": api::graphql::documents::sha256_hex(LOOKUP) } },
+    })
+}
+
+/// `body` with the document's text, which registers its hash.
+fn with_text(mut body: Value) -> Value {
+    body["query"] = LOOKUP.into();
+    body
+}
+
+fn reference_url(base: &str, id: &uuid::Uuid) -> String {
+    format!("{base}/claim/{id}")
+}
+
+/// The lookups of `ids`, to Refund Desk at `base` or to the reference.
+fn calls(base: &str, reference: bool, ids: &[uuid::Uuid]) -> Vec<Call> {
+    ids.iter()
+        .map(|id| match reference {
+            true => Call::Get {
+                url: reference_url(base, id),
+            },
+            false => Call::Post {
+                url: format!("{base}/graphql"),
+                body: api_body(id),
+            },
+        })
+        .collect()
+}
+
+/// `bench lookup-drive`: lookups sent to a server that is already running,
+/// one after the other on one connection, for a profiler watching it
+/// (`bench/scripts/lookup-instructions`).
+#[derive(clap::Args)]
+pub struct DriveArgs {
+    /// The server's base URL (`http://127.0.0.1:PORT`).
+    #[arg(long)]
+    base: String,
+    /// The server is the reference handler, not Refund Desk.
+    #[arg(long)]
+    reference: bool,
+    /// Lookups to send.
+    #[arg(long, default_value_t = 2000)]
+    requests: usize,
+    /// The bearer token; without it, logs in at `base` (Refund Desk) and
+    /// prints a token instead of sending lookups.
+    #[arg(long)]
+    token: Option<String>,
+    /// The database the server runs on, for the claims' ids.
+    #[arg(
+        long,
+        default_value = "sqlite:///var/tmp/refund-desk-bench/bench.sqlite?mode=rwc"
+    )]
+    database_url: String,
+}
+
+pub async fn drive(args: DriveArgs) -> Result<(), String> {
+    let http = reqwest::Client::new();
+    let Some(token) = args.token else {
+        println!("{}", login(&http, &args.base).await);
+        return Ok(());
+    };
+    let db = api::service::db::connect(&args.database_url, 1)
+        .await
+        .map_err(|e| e.to_string())?;
+    let ids = claim_ids(&db).await?;
+    let calls = calls(&args.base, args.reference, &ids);
+    for i in 0..args.requests {
+        let mut call = calls[i % calls.len()].clone();
+        if let (0, Call::Post { body, .. }) = (i, &mut call) {
+            // The first carries the document's text: a server that has not
+            // seen it yet registers its hash.
+            *body = with_text(body.take());
+        }
+        if !crate::load::send(&http, &call, &token).await {
+            return Err(format!("lookup {i} failed"));
+        }
+    }
+    Ok(())
 }
 
 fn markdown(args: &RunArgs, backends: &[(String, Vec<LevelRounds>)]) -> String {

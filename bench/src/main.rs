@@ -72,6 +72,10 @@ enum Command {
     Evidence(evidence::EvidenceArgs),
     /// One claim with its order against a hand-written handler (lookup.rs).
     Lookup(RunArgs),
+    /// (internal) Sends lookups to a running server, for a profiler
+    /// (`bench/scripts/lookup-instructions`).
+    #[command(hide = true)]
+    LookupDrive(lookup::DriveArgs),
 }
 
 #[derive(clap::Args)]
@@ -208,6 +212,7 @@ fn main() {
             Some(Command::Ingest(a)) => ingest::run(a).await,
             Some(Command::Evidence(a)) => evidence::run(a).await,
             Some(Command::Lookup(a)) => lookup::run(a).await,
+            Some(Command::LookupDrive(a)) => lookup::drive(a).await,
             None => run(cli.run).await,
         }
     });

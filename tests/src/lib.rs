@@ -305,7 +305,6 @@ pub struct Staff {
     pub token: String,
 }
 
-/// The `extensions.code` of the first error, if any.
 /// Polls `check` every 50 ms until it gives `Ok`, for at most `within`; on
 /// timeout fails with `what` and the last state `check` described. Tests wait
 /// this way rather than sleeping a fixed time.
@@ -326,6 +325,7 @@ pub async fn eventually<T>(
     }
 }
 
+/// The `extensions.code` of the first error, if any.
 pub fn error_code(body: &Value) -> Option<&str> {
     body["errors"][0]["extensions"]["code"].as_str()
 }

@@ -105,10 +105,10 @@ const ASSIGNEE: &str = "s_";
 
 /// Defines `$name(res, base, cols)`: the model built from the columns
 /// `cols`, which a row holds from position `base` on, in that order; the
-/// model's other fields get their type's default. Listing every field makes a new column a compile error
-/// here rather than a silent default. Columns are read by position: by name,
-/// sea-orm formats each prefixed name and the driver looks it up, per column
-/// and row (BENCHMARKS.md has the profile).
+/// model's other fields get their type's default. Listing every field makes
+/// a new column a compile error here rather than a silent default. Columns
+/// are read by position: by name, sea-orm formats each prefixed name and the
+/// driver looks it up, per column and row (BENCHMARKS.md has the profile).
 macro_rules! partial_model {
     ($name:ident, $module:ident { $($field:ident: $col:ident),+ $(,)? }) => {
         fn $name(
