@@ -1,13 +1,13 @@
 //! The claims list of the dashboards: filters, three sort orders, keyset pages.
 
 use std::collections::HashMap;
-use std::sync::LazyLock;
+use std::sync::{LazyLock, Mutex, MutexGuard};
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, Query, SimpleExpr};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IdenStatic, JoinType, QueryFilter,
-    QueryOrder, QueryResult, QuerySelect, QueryTrait, RelationTrait, Select,
+    ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, IdenStatic, JoinType, QueryFilter,
+    QueryOrder, QueryResult, QuerySelect, QueryTrait, RelationTrait, Select, Statement,
 };
 use uuid::Uuid;
 
@@ -320,6 +320,30 @@ impl RowShape {
         q
     }
 
+    /// What decides the SQL of [`RowShape::apply`]: each joined table and
+    /// its columns, in order (rows are decoded by position). Payouts are
+    /// read by a statement of their own.
+    fn statement_key(&self) -> Vec<&'static str> {
+        fn table<C: IdenStatic>(
+            key: &mut Vec<&'static str>,
+            name: &'static str,
+            cols: Option<&[C]>,
+        ) {
+            if let Some(cols) = cols {
+                // Not a column name: tables cannot run together.
+                key.push(name);
+                key.extend(cols.iter().map(|c| c.as_str()));
+            }
+        }
+        let mut key = Vec::with_capacity(64);
+        table(&mut key, "#claim", Some(&self.claim));
+        table(&mut key, "#order", self.order.as_deref());
+        table(&mut key, "#customer", self.customer.as_deref());
+        table(&mut key, "#activation", self.activation.as_deref());
+        table(&mut key, "#assignee", self.assignee.as_deref());
+        key
+    }
+
     /// Reads one row of a statement built by [`RowShape::apply`], by
     /// position: the claim's columns, then each joined table's, in `apply`'s
     /// order.
@@ -368,6 +392,47 @@ fn claims_without_columns() -> Select<refund_claim::Entity> {
     static BARE: LazyLock<Select<refund_claim::Entity>> =
         LazyLock::new(|| refund_claim::Entity::find().select_only());
     BARE.clone()
+}
+
+/// Shapes whose single-claim statement is kept. Shapes follow the client's
+/// selection: a dashboard sends a handful, but anyone may send many, so past
+/// this number a statement is built for each request instead.
+const SHAPES_KEPT: usize = 64;
+
+/// The statement reading claim `id` with `shape` (ids included), as
+/// `shape.apply` builds it. Its SQL is built once per backend and shape and
+/// kept: a dashboard asks for the same fields each time, and building the
+/// select with its joins and aliases was a measurable share of a lookup
+/// (BENCHMARKS.md, the lookup). The id is the statement's only value.
+fn one_claim_statement(backend: DbBackend, shape: &RowShape, id: Uuid) -> Statement {
+    let slot = match backend {
+        DbBackend::Sqlite => 0,
+        DbBackend::Postgres => 1,
+        _ => 2,
+    };
+    let key = (slot, shape.statement_key());
+    if let Some(sql) = kept_statements().get(&key) {
+        return Statement::from_sql_and_values(backend, sql.clone(), [id.into()]);
+    }
+    let built = shape
+        .apply(claims_without_columns().filter(refund_claim::Column::Id.eq(id)))
+        .build(backend);
+    let mut kept = kept_statements();
+    if kept.len() < SHAPES_KEPT {
+        kept.insert(key, built.sql.clone());
+    }
+    built
+}
+
+/// Kept single-claim SQL, by backend (0 to 2) and [`RowShape::statement_key`].
+type KeptStatements = HashMap<(u8, Vec<&'static str>), String>;
+
+/// The kept single-claim statements.
+fn kept_statements() -> MutexGuard<'static, KeptStatements> {
+    static KEPT: LazyLock<Mutex<KeptStatements>> = LazyLock::new(Default::default);
+    // The map holds whole strings; a panic elsewhere cannot leave one
+    // half-written.
+    KEPT.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// `cols` with `id` first.
@@ -430,9 +495,8 @@ pub async fn find_with_relations<C: ConnectionTrait>(
     shape: &RowShape,
 ) -> AppResult<Option<ClaimRow>> {
     let shape = shape.with_ids();
-    let q = shape.apply(claims_without_columns().filter(refund_claim::Column::Id.eq(id)));
     let Some(res) = conn
-        .query_one_raw(q.build(conn.get_database_backend()))
+        .query_one_raw(one_claim_statement(conn.get_database_backend(), &shape, id))
         .await?
     else {
         return Ok(None);
@@ -554,4 +618,132 @@ fn plan(
         cursor_key: key,
     };
     (q, keys)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shapes() -> Vec<(&'static str, RowShape)> {
+        use refund_claim::Column as C;
+        let claim = vec![C::Status, C::RequestedMinor, C::Reason];
+        vec![
+            (
+                "the claim alone",
+                RowShape {
+                    claim: claim.clone(),
+                    ..Default::default()
+                },
+            ),
+            (
+                "the same columns in another order",
+                RowShape {
+                    claim: vec![C::Reason, C::RequestedMinor, C::Status],
+                    ..Default::default()
+                },
+            ),
+            (
+                "with its order and customer",
+                RowShape {
+                    claim: claim.clone(),
+                    order: Some(vec![order::Column::Number, order::Column::PlanMonths]),
+                    customer: Some(vec![customer::Column::Email]),
+                    ..Default::default()
+                },
+            ),
+            (
+                "with everything joined",
+                RowShape {
+                    claim: claim.clone(),
+                    order: Some(vec![order::Column::Number]),
+                    customer: Some(vec![customer::Column::Email, customer::Column::Name]),
+                    activation: Some(vec![activation::Column::Channel]),
+                    assignee: Some(vec![staff::Column::Email]),
+                    payouts: Some(vec![payout::Column::AmountMinor]),
+                },
+            ),
+            (
+                "the activation without the order's columns",
+                RowShape {
+                    claim,
+                    activation: Some(vec![activation::Column::Destination]),
+                    ..Default::default()
+                },
+            ),
+        ]
+    }
+
+    #[test]
+    fn a_kept_statement_is_the_one_the_shape_builds_with_this_claims_id() {
+        for backend in [DbBackend::Sqlite, DbBackend::Postgres, DbBackend::MySql] {
+            for (case, shape) in shapes() {
+                let shape = shape.with_ids();
+                // The first call builds (and keeps); the others read it back.
+                for _ in 0..3 {
+                    let id = Uuid::now_v7();
+                    let built = shape
+                        .apply(claims_without_columns().filter(refund_claim::Column::Id.eq(id)))
+                        .build(backend);
+                    assert_eq!(
+                        one_claim_statement(backend, &shape, id),
+                        built,
+                        "{backend:?}: {case}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn shapes_that_differ_in_tables_or_order_have_their_own_statements() {
+        let keys: Vec<_> = shapes()
+            .iter()
+            .map(|(_, s)| s.with_ids().statement_key())
+            .collect();
+        for (i, a) in keys.iter().enumerate() {
+            for b in &keys[i + 1..] {
+                assert_ne!(a, b);
+            }
+        }
+        // Payouts are read by a statement of their own.
+        let (_, mut with_payouts) = shapes().remove(0);
+        let without = with_payouts.statement_key();
+        with_payouts.payouts = Some(vec![payout::Column::AmountMinor]);
+        assert_eq!(with_payouts.statement_key(), without);
+    }
+
+    #[test]
+    fn shapes_sent_by_the_client_are_kept_up_to_a_bound() {
+        use refund_claim::Column as C;
+        let columns = [
+            C::Status,
+            C::RequestedMinor,
+            C::Reason,
+            C::Channel,
+            C::Description,
+        ];
+        // Every ordered pair and triple of five columns: 80 shapes.
+        let mut shapes = Vec::new();
+        for a in columns {
+            for b in columns {
+                shapes.push(vec![a, b]);
+                for c in columns {
+                    shapes.push(vec![a, b, c]);
+                }
+            }
+        }
+        for cols in shapes.into_iter().take(2 * SHAPES_KEPT) {
+            let shape = RowShape {
+                claim: cols,
+                ..Default::default()
+            }
+            .with_ids();
+            let id = Uuid::now_v7();
+            let built = shape
+                .apply(claims_without_columns().filter(C::Id.eq(id)))
+                .build(DbBackend::Sqlite);
+            assert_eq!(one_claim_statement(DbBackend::Sqlite, &shape, id), built);
+        }
+        assert_eq!(kept_statements().len(), SHAPES_KEPT);
+    }
 }
