@@ -14,6 +14,7 @@ use uuid::Uuid;
 use entity::{activation, customer, order, payout, refund_claim, staff};
 
 use super::page::{fetch_sorted_page_as, fetch_sorted_page_with, SortKeys};
+use super::sql::backend_slot;
 use crate::domain::enums::{ClaimReason, ClaimStatus, Eligibility};
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::Email;
@@ -405,12 +406,7 @@ const SHAPES_KEPT: usize = 64;
 /// select with its joins and aliases was a measurable share of a lookup
 /// (BENCHMARKS.md, the lookup). The id is the statement's only value.
 fn one_claim_statement(backend: DbBackend, shape: &RowShape, id: Uuid) -> Statement {
-    let slot = match backend {
-        DbBackend::Sqlite => 0,
-        DbBackend::Postgres => 1,
-        _ => 2,
-    };
-    let key = (slot, shape.statement_key());
+    let key = (backend_slot(backend), shape.statement_key());
     if let Some(sql) = kept_statements().get(&key) {
         return Statement::from_sql_and_values(backend, sql.clone(), [id.into()]);
     }
@@ -424,7 +420,7 @@ fn one_claim_statement(backend: DbBackend, shape: &RowShape, id: Uuid) -> Statem
     built
 }
 
-/// Kept single-claim SQL, by backend (0 to 2) and [`RowShape::statement_key`].
+/// Kept single-claim SQL, by [`backend_slot`] and [`RowShape::statement_key`].
 type KeptStatements = HashMap<(u8, Vec<&'static str>), String>;
 
 /// The kept single-claim statements.

@@ -66,6 +66,17 @@ pub fn like_escape(s: &str) -> String {
     out
 }
 
+/// A slot per backend (0 to 2), for SQL kept per backend: `DbBackend` is not
+/// `Hash`, and statements built once per process are kept in arrays or maps
+/// by this number.
+pub fn backend_slot(backend: DbBackend) -> u8 {
+    match backend {
+        DbBackend::Sqlite => 0,
+        DbBackend::Postgres => 1,
+        _ => 2,
+    }
+}
+
 /// Numbered placeholders for PostgreSQL, `?` elsewhere.
 pub fn placeholders(backend: DbBackend, sql: &str) -> String {
     if backend != DbBackend::Postgres {

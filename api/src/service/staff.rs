@@ -381,12 +381,7 @@ pub async fn principal_for<C: ConnectionTrait>(
 /// needs, not the row with its password hash; the id is bound.
 fn principal_sql(backend: DbBackend) -> &'static str {
     static BUILT: [OnceLock<String>; 3] = [OnceLock::new(), OnceLock::new(), OnceLock::new()];
-    let slot = match backend {
-        DbBackend::Sqlite => 0,
-        DbBackend::Postgres => 1,
-        _ => 2,
-    };
-    BUILT[slot].get_or_init(|| {
+    BUILT[usize::from(crate::service::sql::backend_slot(backend))].get_or_init(|| {
         let stmt = Query::select()
             .columns([
                 staff::Column::Active,
