@@ -155,10 +155,7 @@ pub struct DriveArgs {
     #[arg(long)]
     token: Option<String>,
     /// The database the server runs on, for the claims' ids.
-    #[arg(
-        long,
-        default_value = "sqlite:///var/tmp/refund-desk-bench/bench.sqlite?mode=rwc"
-    )]
+    #[arg(long, default_value = crate::BENCH_SQLITE_URL)]
     database_url: String,
 }
 

@@ -86,6 +86,10 @@ struct ServeArgs {
     pool: u32,
 }
 
+/// The dashboard and lookup benches' SQLite database (seeded once, reused).
+pub(crate) const BENCH_SQLITE_URL: &str =
+    "sqlite:///var/tmp/refund-desk-bench/bench.sqlite?mode=rwc";
+
 #[derive(clap::Args)]
 struct RunArgs {
     /// Backends to measure.
@@ -94,10 +98,7 @@ struct RunArgs {
     /// Orders to seed (about one claim per five orders).
     #[arg(long, default_value_t = 1_000_000)]
     orders: usize,
-    #[arg(
-        long,
-        default_value = "sqlite:///var/tmp/refund-desk-bench/bench.sqlite?mode=rwc"
-    )]
+    #[arg(long, default_value = BENCH_SQLITE_URL)]
     sqlite_url: String,
     #[arg(
         long,

@@ -385,16 +385,6 @@ impl RowShape {
     }
 }
 
-/// `refund_claim::Entity::find().select_only()`, built once per process.
-/// `find` lists every column of the table (about forty expressions) for
-/// `select_only` to drop again; for one claim that cost more than building
-/// the rest of its statement (BENCHMARKS.md, the lookup).
-fn claims_without_columns() -> Select<refund_claim::Entity> {
-    static BARE: LazyLock<Select<refund_claim::Entity>> =
-        LazyLock::new(|| refund_claim::Entity::find().select_only());
-    BARE.clone()
-}
-
 /// Shapes whose single-claim statement is kept. Shapes follow the client's
 /// selection: a dashboard sends a handful, but anyone may send many, so past
 /// this number a statement is built for each request instead.
@@ -410,8 +400,10 @@ fn one_claim_statement(backend: DbBackend, shape: &RowShape, id: Uuid) -> Statem
     if let Some(sql) = kept_statements().get(&key) {
         return Statement::from_sql_and_values(backend, sql.clone(), [id.into()]);
     }
+    // Built once per shape: `find_by_id` lists every column for `apply`'s
+    // `select_only` to drop, which only a miss pays.
     let built = shape
-        .apply(claims_without_columns().filter(refund_claim::Column::Id.eq(id)))
+        .apply(refund_claim::Entity::find_by_id(id))
         .build(backend);
     let mut kept = kept_statements();
     if kept.len() < SHAPES_KEPT {
@@ -678,7 +670,7 @@ mod tests {
                 for _ in 0..3 {
                     let id = Uuid::now_v7();
                     let built = shape
-                        .apply(claims_without_columns().filter(refund_claim::Column::Id.eq(id)))
+                        .apply(refund_claim::Entity::find_by_id(id))
                         .build(backend);
                     assert_eq!(
                         one_claim_statement(backend, &shape, id),
@@ -736,7 +728,7 @@ mod tests {
             .with_ids();
             let id = Uuid::now_v7();
             let built = shape
-                .apply(claims_without_columns().filter(C::Id.eq(id)))
+                .apply(refund_claim::Entity::find_by_id(id))
                 .build(DbBackend::Sqlite);
             assert_eq!(one_claim_statement(DbBackend::Sqlite, &shape, id), built);
         }
