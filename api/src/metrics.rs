@@ -28,6 +28,11 @@ pub struct Metrics {
     errors: IntCounterVec,
     /// Inbound webhook messages by (source, outcome).
     inbound: IntCounterVec,
+    /// GraphQL documents validated with every rule, and those that passed
+    /// before and ran in fast mode (`graphql::validation`); resolved once,
+    /// off the label lookup.
+    validated_strictly: IntCounter,
+    validated_before: IntCounter,
     // Counted on every statement, off any lock: an atomic add.
     sql_statements: IntCounter,
     sql_failures: IntCounter,
@@ -90,7 +95,19 @@ impl Default for Metrics {
                 &["state"],
             ),
         );
+        let validations = reg(
+            r,
+            IntCounterVec::new(
+                Opts::new(
+                    "refund_desk_graphql_validations_total",
+                    "GraphQL requests by validation: strict (every rule) or reused (fast mode after an earlier strict pass of the same text by the same caller).",
+                ),
+                &["mode"],
+            ),
+        );
         Metrics {
+            validated_strictly: validations.with_label_values(&["strict"]),
+            validated_before: validations.with_label_values(&["reused"]),
             requests: reg(
                 r,
                 IntCounterVec::new(
@@ -184,6 +201,15 @@ impl Metrics {
     /// Statements run so far by this process.
     pub fn sql_statements(&self) -> u64 {
         self.sql_statements.get()
+    }
+
+    /// A request's document validated strictly, or `reused` a pass before.
+    pub fn observe_validation(&self, reused: bool) {
+        if reused {
+            self.validated_before.inc();
+        } else {
+            self.validated_strictly.inc();
+        }
     }
 
     pub fn observe_error(&self, code: &str) {

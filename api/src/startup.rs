@@ -10,13 +10,14 @@ use migration::{Migrator, MigratorTrait};
 use crate::auth::jwt::TokenService;
 use crate::config::Settings;
 use crate::domain::page::CursorKey;
-use crate::graphql::{schema_builder, AppSchema};
+use crate::graphql::{schema_builder, AppSchemaBuilder};
 use crate::http::{self, AppState};
 use crate::metrics::Metrics;
 use crate::secrets::CredentialCipher;
 use crate::service;
 use crate::service::events::hub::Hub;
 use crate::service::webhooks::dispatch::Dispatcher;
+use async_graphql::ValidationMode;
 
 /// Connections of the background workers' pool.
 const WORKER_CONNECTIONS: u32 = 3;
@@ -85,15 +86,25 @@ impl Application {
         let executions = Arc::new(tokio::sync::Semaphore::new(
             settings.db_max_connections as usize,
         ));
-        let state = web::Data::new(AppState {
-            schema: build_schema(
+        // One schema per validation mode, with the same data: documents
+        // validated strictly before run in fast mode (graphql::validation).
+        let schema_in = |mode| {
+            build_schema(
                 &settings,
                 db.clone(),
                 tokens.clone(),
-                cipher,
+                cipher.clone(),
                 hub.clone(),
                 evidence.clone(),
-            ),
+            )
+            .validation_mode(mode)
+            .finish()
+        };
+        let schema = schema_in(ValidationMode::Strict);
+        let validated_schema = schema_in(ValidationMode::Fast);
+        let state = web::Data::new(AppState {
+            schema,
+            validated_schema,
             evidence,
             tokens,
             metrics,
@@ -167,7 +178,7 @@ fn build_schema(
     cipher: Arc<CredentialCipher>,
     hub: Arc<Hub>,
     evidence: Arc<service::evidence::EvidenceSettings>,
-) -> AppSchema {
+) -> AppSchemaBuilder {
     let mut builder = schema_builder()
         .data(evidence)
         .data(db)
@@ -183,5 +194,5 @@ fn build_schema(
     if settings.environment == crate::config::Environment::Production {
         builder = builder.disable_introspection().disable_suggestions();
     }
-    builder.finish()
+    builder
 }

@@ -437,3 +437,52 @@ async fn malformed_persisted_queries_are_refused_and_not_kept() {
         );
     }
 }
+
+/// A document that passed validation once skips the strict rules later, but
+/// only with variables that are surely well typed: on such a document an
+/// ill-typed variable is still refused before anything runs, so the valid
+/// half of a two-field mutation does not commit.
+#[tokio::test]
+async fn a_validated_document_still_refuses_ill_typed_variables_whole() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let admin = app.staff(&[Role::Admin]).await;
+    let agent = app.staff(&[Role::SupportAgent]).await;
+    let t = Some(admin.token.as_str());
+    let strict = "refund_desk_graphql_validations_total{mode=\"strict\"}";
+    let reused = "refund_desk_graphql_validations_total{mode=\"reused\"}";
+    let query = "mutation($a: ID!, $b: ID!) { a: deactivateStaff(staffId: $a) { id active } b: deactivateStaff(staffId: $b) { id active } }";
+    let unknown = "00000000-0000-7000-8000-000000000000";
+
+    // Passes validation, then fails on execution: the document is marked.
+    let warm = app
+        .graphql(query, json!({ "a": unknown, "b": unknown }), t)
+        .await;
+    assert_error(&warm, "NOT_FOUND");
+    let (strict_before, reused_before) = (app.metric(strict).await, app.metric(reused).await);
+    let again = app
+        .graphql(query, json!({ "a": unknown, "b": unknown }), t)
+        .await;
+    assert_error(&again, "NOT_FOUND");
+    assert_eq!(app.metric(reused).await, reused_before + 1, "fast mode");
+
+    for bad in [
+        json!({ "id": agent.id }),
+        json!(true),
+        json!(null),
+        json!([agent.id]),
+        json!(12.5),
+    ] {
+        let body = app
+            .graphql(query, json!({ "a": agent.id, "b": bad }), t)
+            .await;
+        assert_error(&body, "BAD_USER_INPUT");
+        assert!(body["data"].is_null(), "{bad}: {body}");
+    }
+    // Each went through the strict rules, not fast mode.
+    assert_eq!(app.metric(strict).await, strict_before + 5);
+    assert_eq!(app.metric(reused).await, reused_before + 1);
+    let me = app
+        .graphql("{ me { active } }", json!({}), Some(&agent.token))
+        .await;
+    assert_eq!(me["data"]["me"]["active"], true, "{me}");
+}

@@ -16,9 +16,11 @@
 //!
 //! The cache is per process: another process, or an eviction, costs a parse
 //! or one more round trip for a hash-only request. Memory is bounded by an
-//! estimate of each parsed tree, not by the number of documents. Validation
-//! still runs on every request, because it depends on variables.
+//! estimate of each parsed tree, not by the number of documents. Each entry
+//! also remembers whether its document passed async-graphql's strict
+//! validation, which later requests may then skip (`graphql::validation`).
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
@@ -70,6 +72,31 @@ struct Cached {
     text: String,
     document: ExecutableDocument,
     cost: usize,
+    validated: Validated,
+}
+
+/// Whether a cached document passed async-graphql's strict validation in
+/// this process. Shared by every request that sends the document; set once
+/// and never cleared (the schema does not change while the process runs).
+#[derive(Clone, Debug, Default)]
+pub struct Validated(Arc<AtomicBool>);
+
+impl Validated {
+    pub fn get(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    pub fn set(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+/// What [`DocumentCache::attach`] did, and the cached document's mark when
+/// the cache holds it.
+#[derive(Debug)]
+pub struct Attached {
+    pub lookup: Lookup,
+    pub validated: Option<Validated>,
 }
 
 /// How a request's document was found, for `/metrics`.
@@ -143,7 +170,15 @@ impl DocumentCache {
         &self,
         req: &mut async_graphql::Request,
         caller: Option<Uuid>,
-    ) -> Result<Lookup, AppError> {
+    ) -> Result<Attached, AppError> {
+        let hit = |cached: &Cached| Attached {
+            lookup: Lookup::Hit,
+            validated: Some(cached.validated.clone()),
+        };
+        let parsed = |validated| Attached {
+            lookup: Lookup::Parsed,
+            validated,
+        };
         let persisted = persisted_hash(req)?;
         if req.query.is_empty() {
             let Persisted::Hash(hash) = persisted else {
@@ -154,7 +189,7 @@ impl DocumentCache {
                 .ok_or_else(|| AppError::bad_input(NOT_FOUND_MESSAGE))?;
             req.query = cached.text.clone();
             req.set_parsed_query(cached.document.clone());
-            return Ok(Lookup::Hit);
+            return Ok(hit(&cached));
         }
         let hash: Hash = Sha256::digest(req.query.as_bytes()).into();
         if let Persisted::Hash(claimed) = persisted {
@@ -165,12 +200,12 @@ impl DocumentCache {
             }
         }
         let Some(staff) = caller else {
-            return Ok(Lookup::Parsed);
+            return Ok(parsed(None));
         };
         let key = (staff, hash);
         if let Some(cached) = self.get(&key) {
             req.set_parsed_query(cached.document.clone());
-            return Ok(Lookup::Hit);
+            return Ok(hit(&cached));
         }
         // Text alone can exceed the entry limit; skip parsing twice.
         if req.query.len() <= MAX_ENTRY_BYTES {
@@ -179,18 +214,21 @@ impl DocumentCache {
                 let cost = text.len() + NODE_BYTES * nodes(document);
                 if cost <= MAX_ENTRY_BYTES {
                     let document = document.clone();
+                    let validated = Validated::default();
                     self.put(
                         key,
                         Cached {
                             text,
                             document,
                             cost,
+                            validated: validated.clone(),
                         },
                     );
+                    return Ok(parsed(Some(validated)));
                 }
             }
         }
-        Ok(Lookup::Parsed)
+        Ok(parsed(None))
     }
 }
 
@@ -306,9 +344,12 @@ mod tests {
     fn a_repeated_document_is_cloned_not_parsed() {
         let cache = DocumentCache::default();
         let mut first = request(QUERY, None);
-        assert_eq!(cache.attach(&mut first, ADA).unwrap(), Lookup::Parsed);
+        assert_eq!(
+            cache.attach(&mut first, ADA).unwrap().lookup,
+            Lookup::Parsed
+        );
         let mut second = request(QUERY, None);
-        assert_eq!(cache.attach(&mut second, ADA).unwrap(), Lookup::Hit);
+        assert_eq!(cache.attach(&mut second, ADA).unwrap().lookup, Lookup::Hit);
         assert_eq!(
             second.parsed_query().unwrap().operations.iter().count(),
             first.parsed_query().unwrap().operations.iter().count()
@@ -326,9 +367,12 @@ mod tests {
             NOT_FOUND_MESSAGE
         );
         let mut with_text = request(QUERY, Some(ext.clone()));
-        assert_eq!(cache.attach(&mut with_text, ADA).unwrap(), Lookup::Parsed);
+        assert_eq!(
+            cache.attach(&mut with_text, ADA).unwrap().lookup,
+            Lookup::Parsed
+        );
         let mut alone = request("", Some(ext));
-        assert_eq!(cache.attach(&mut alone, ADA).unwrap(), Lookup::Hit);
+        assert_eq!(cache.attach(&mut alone, ADA).unwrap().lookup, Lookup::Hit);
         assert_eq!(alone.query, QUERY);
         assert!(alone.parsed_query().is_ok());
     }
@@ -366,10 +410,13 @@ mod tests {
         let cache = DocumentCache::default();
         let upper = sha256_hex(QUERY).to_uppercase();
         let mut req = request(QUERY, Some(persisted(Value::from(1), &upper)));
-        assert_eq!(cache.attach(&mut req, ADA).unwrap(), Lookup::Parsed);
+        assert_eq!(cache.attach(&mut req, ADA).unwrap().lookup, Lookup::Parsed);
         let lower = persisted(Value::from(1), &sha256_hex(QUERY));
         assert_eq!(
-            cache.attach(&mut request("", Some(lower)), ADA).unwrap(),
+            cache
+                .attach(&mut request("", Some(lower)), ADA)
+                .unwrap()
+                .lookup,
             Lookup::Hit
         );
     }
@@ -378,7 +425,7 @@ mod tests {
     fn a_null_extension_is_no_extension() {
         let cache = DocumentCache::default();
         let mut req = request(QUERY, Some(Value::Null));
-        assert_eq!(cache.attach(&mut req, ADA).unwrap(), Lookup::Parsed);
+        assert_eq!(cache.attach(&mut req, ADA).unwrap().lookup, Lookup::Parsed);
     }
 
     #[test]
@@ -386,7 +433,10 @@ mod tests {
         let cache = DocumentCache::default();
         let ext = persisted(Value::from(1), &sha256_hex(QUERY));
         let mut anonymous = request(QUERY, Some(ext.clone()));
-        assert_eq!(cache.attach(&mut anonymous, None).unwrap(), Lookup::Parsed);
+        assert_eq!(
+            cache.attach(&mut anonymous, None).unwrap().lookup,
+            Lookup::Parsed
+        );
         assert!(anonymous.parsed_query().is_ok());
         assert!(cache.is_empty());
         cache.attach(&mut request(QUERY, None), ADA).unwrap();
@@ -399,11 +449,17 @@ mod tests {
             NOT_FOUND_MESSAGE
         );
         assert_eq!(
-            cache.attach(&mut request(QUERY, None), None).unwrap(),
+            cache
+                .attach(&mut request(QUERY, None), None)
+                .unwrap()
+                .lookup,
             Lookup::Parsed
         );
         assert_eq!(
-            cache.attach(&mut request("", Some(ext)), ADA).unwrap(),
+            cache
+                .attach(&mut request("", Some(ext)), ADA)
+                .unwrap()
+                .lookup,
             Lookup::Hit
         );
     }
@@ -412,14 +468,20 @@ mod tests {
     fn unparsable_and_oversized_documents_are_not_kept() {
         let cache = DocumentCache::default();
         let mut broken = request("{ me { id }", None);
-        assert_eq!(cache.attach(&mut broken, ADA).unwrap(), Lookup::Parsed);
+        assert_eq!(
+            cache.attach(&mut broken, ADA).unwrap().lookup,
+            Lookup::Parsed
+        );
         // Small text, big tree: two bytes of text per field.
         let fields = MAX_ENTRY_BYTES / NODE_BYTES + 1;
         let mut bushy = request(&format!("{{ {} }}", "a ".repeat(fields)), None);
-        assert_eq!(cache.attach(&mut bushy, ADA).unwrap(), Lookup::Parsed);
+        assert_eq!(
+            cache.attach(&mut bushy, ADA).unwrap().lookup,
+            Lookup::Parsed
+        );
         let padding = " ".repeat(MAX_ENTRY_BYTES);
         let mut long = request(&format!("{QUERY}{padding}"), None);
-        assert_eq!(cache.attach(&mut long, ADA).unwrap(), Lookup::Parsed);
+        assert_eq!(cache.attach(&mut long, ADA).unwrap().lookup, Lookup::Parsed);
         assert!(cache.is_empty());
     }
 
@@ -434,13 +496,43 @@ mod tests {
         assert_eq!(cache.len(), 2);
         assert_eq!(cache.lock().bytes, cost("{ a }") * 2);
         assert_eq!(
-            cache.attach(&mut request("{ a }", None), ADA).unwrap(),
+            cache
+                .attach(&mut request("{ a }", None), ADA)
+                .unwrap()
+                .lookup,
             Lookup::Hit
         );
         assert_eq!(
-            cache.attach(&mut request("{ b }", None), ADA).unwrap(),
+            cache
+                .attach(&mut request("{ b }", None), ADA)
+                .unwrap()
+                .lookup,
             Lookup::Parsed
         );
+    }
+
+    #[test]
+    fn a_kept_document_has_one_validation_mark_for_all_its_requests() {
+        let cache = DocumentCache::default();
+        let first = cache.attach(&mut request(QUERY, None), ADA).unwrap();
+        let mark = first.validated.expect("a kept document has a mark");
+        assert!(!mark.get());
+        mark.set();
+        let again = cache.attach(&mut request(QUERY, None), ADA).unwrap();
+        assert!(again.validated.expect("still kept").get());
+        let ext = persisted(Value::from(1), &sha256_hex(QUERY));
+        let by_hash = cache.attach(&mut request("", Some(ext)), ADA).unwrap();
+        assert!(by_hash.validated.expect("kept").get());
+        // Another caller's copy is validated on its own.
+        let bob = cache.attach(&mut request(QUERY, None), BOB).unwrap();
+        assert!(!bob.validated.expect("kept").get());
+        // What the cache does not keep has no mark: validated every time.
+        let anonymous = cache.attach(&mut request(QUERY, None), None).unwrap();
+        assert!(anonymous.validated.is_none());
+        let broken = cache
+            .attach(&mut request("{ me { id }", None), ADA)
+            .unwrap();
+        assert!(broken.validated.is_none());
     }
 
     #[test]
@@ -468,11 +560,14 @@ mod tests {
         );
         // Bob's own copy is parsed, not cloned from Ada's.
         assert_eq!(
-            cache.attach(&mut request(QUERY, None), BOB).unwrap(),
+            cache.attach(&mut request(QUERY, None), BOB).unwrap().lookup,
             Lookup::Parsed
         );
         assert_eq!(
-            cache.attach(&mut request("", Some(ext)), BOB).unwrap(),
+            cache
+                .attach(&mut request("", Some(ext)), BOB)
+                .unwrap()
+                .lookup,
             Lookup::Hit
         );
         assert_eq!(cache.len(), 2);

@@ -22,6 +22,7 @@ pub mod report;
 pub mod row_shape;
 pub mod scalars;
 pub mod staff;
+pub mod validation;
 pub mod webhooks;
 
 use async_graphql::{MergedObject, Schema, SchemaBuilder};
@@ -59,13 +60,14 @@ pub struct Mutation(
 );
 
 pub type AppSchema = Schema<Query, Mutation, events::SubscriptionRoot>;
+pub type AppSchemaBuilder = SchemaBuilder<Query, Mutation, events::SubscriptionRoot>;
 
 /// The schema with its limits, without runtime data (enough for the SDL).
 /// The HTTP layer enforces the same limits first, in linear time and with
 /// coded errors (`limits.rs`); async-graphql's own stay as a second line.
 /// It registers no extension on purpose (`limits.rs`); one added here would
 /// not see the fields of eagerly resolved objects (`eager.rs`).
-pub fn schema_builder() -> SchemaBuilder<Query, Mutation, events::SubscriptionRoot> {
+pub fn schema_builder() -> AppSchemaBuilder {
     Schema::build(
         Query::default(),
         Mutation::default(),

@@ -17,6 +17,7 @@ use super::{body, upload, AppState};
 use crate::config::Environment;
 use crate::error::{code, AppError};
 use crate::graphql::context::{ClientAddr, RequestId};
+use crate::graphql::validation::Validation;
 use crate::graphql::{limits, loaders};
 
 pub async fn post(
@@ -170,20 +171,23 @@ async fn handle(
                 code::BAD_USER_INPUT,
             )
         }
-        Ok(Operation::Mutation) if method == Method::Get => {
+        Ok(Prepared {
+            operation: Operation::Mutation,
+            ..
+        }) if method == Method::Get => {
             return error_response(
                 StatusCode::METHOD_NOT_ALLOWED,
                 "mutations must be sent with POST",
                 code::BAD_USER_INPUT,
             )
         }
-        Ok(operation) => {
-            let cache = operation == Operation::Query;
+        Ok(prepared) => {
+            let operation = prepared.operation;
             let deadline = started + state.settings.request_timeout;
             // Execution needs only the parsed document; the text stays here
             // to place the errors execution raises.
             let query = std::mem::take(&mut gql.query);
-            let response = execute(req, gql, state, credentials, cache, &rid, deadline).await;
+            let response = execute(req, gql, state, credentials, prepared, &rid, deadline).await;
             if operation == Operation::Mutation {
                 // Its events are committed: number and publish them now
                 // rather than at the next poll.
@@ -204,6 +208,13 @@ enum Operation {
     Mutation,
 }
 
+/// A request that passed the checks: what it runs, and how its document is
+/// validated.
+struct Prepared {
+    operation: Operation,
+    validation: Validation,
+}
+
 /// The checks before execution, each linear in the request's size (see
 /// `graphql::limits`): the text's nesting, then the parsed document (from
 /// the caller's cache or parsed now) and its limits. Every refusal carries
@@ -212,14 +223,17 @@ fn prepare(
     gql: &mut async_graphql::Request,
     state: &AppState,
     credentials: Credentials,
-) -> Result<Operation, ServerError> {
+) -> Result<Prepared, ServerError> {
     let coded = |err: AppError| refusal(&err).errors.remove(0);
     limits::check_text(&gql.query).map_err(coded)?;
-    state
+    let attached = state
         .documents
         .attach(gql, credentials.signed_by())
         .map_err(coded)?;
     let operation_name = gql.operation_name.clone();
+    // The parsed document borrows the request: its variables are read
+    // beside it, and put back before it runs.
+    let variables = std::mem::take(&mut gql.variables);
     let doc = gql.parsed_query().map_err(|mut err| {
         // A syntax error: the parser's message and position are the client's.
         err.extensions
@@ -236,10 +250,20 @@ fn prepare(
         };
         selected && op.node.ty != OperationType::Query
     });
-    Ok(if mutation {
-        Operation::Mutation
-    } else {
-        Operation::Query
+    let validation = Validation::choose(
+        attached.validated,
+        doc,
+        operation_name.as_deref(),
+        &variables,
+    );
+    gql.variables = variables;
+    Ok(Prepared {
+        operation: if mutation {
+            Operation::Mutation
+        } else {
+            Operation::Query
+        },
+        validation,
     })
 }
 
@@ -268,14 +292,14 @@ fn holds_nul(gql: &async_graphql::Request) -> bool {
 }
 
 /// Authenticates and executes a checked request; everything from the
-/// request's arrival counts against the timeout. `cache` lets its loaders
-/// keep what they load (queries only).
+/// request's arrival counts against the timeout. A query's loaders keep what
+/// they load; a document validated before runs in the fast-mode schema.
 async fn execute(
     req: &HttpRequest,
     gql: async_graphql::Request,
     state: &AppState,
     credentials: Credentials,
-    cache: bool,
+    prepared: Prepared,
     rid: &RequestId,
     deadline: Instant,
 ) -> async_graphql::Response {
@@ -299,8 +323,18 @@ async fn execute(
             Err(err) => return refusal(&err),
         };
         let gql = gql.data(auth).data(rid.clone()).data(client);
+        let cache = prepared.operation == Operation::Query;
         let gql = loaders::register(gql, &state.db, cache);
-        state.schema.execute(gql).await
+        let reused = matches!(prepared.validation, Validation::AlreadyDone);
+        state.metrics.observe_validation(reused);
+        let schema = if reused {
+            &state.validated_schema
+        } else {
+            &state.schema
+        };
+        let response = schema.execute(gql).await;
+        prepared.validation.record(&response);
+        response
     }
     .instrument(span);
     match tokio::time::timeout_at(deadline.into(), execution).await {

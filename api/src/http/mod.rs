@@ -35,6 +35,9 @@ pub use observe::{observe, RequestSpan};
 pub struct AppState {
     pub db: Db,
     pub schema: AppSchema,
+    /// The same schema in async-graphql's fast validation mode, for cached
+    /// documents that passed the strict rules before (`graphql::validation`).
+    pub validated_schema: AppSchema,
     pub tokens: Arc<TokenService>,
     pub metrics: Arc<Metrics>,
     pub settings: Settings,
