@@ -28,11 +28,11 @@ pub struct Metrics {
     errors: IntCounterVec,
     /// Inbound webhook messages by (source, outcome).
     inbound: IntCounterVec,
-    /// GraphQL documents validated with every rule, and those that passed
-    /// before and ran in fast mode (`graphql::validation`); resolved once,
-    /// off the label lookup.
-    validated_strictly: IntCounter,
-    validated_before: IntCounter,
+    /// GraphQL requests validated with every rule, and those whose document
+    /// passed them before and ran in fast mode (`graphql::validation`); the
+    /// two labels are resolved once, off the per-request label lookup.
+    validations_strict: IntCounter,
+    validations_reused: IntCounter,
     // Counted on every statement, off any lock: an atomic add.
     sql_statements: IntCounter,
     sql_failures: IntCounter,
@@ -106,8 +106,8 @@ impl Default for Metrics {
             ),
         );
         Metrics {
-            validated_strictly: validations.with_label_values(&["strict"]),
-            validated_before: validations.with_label_values(&["reused"]),
+            validations_strict: validations.with_label_values(&["strict"]),
+            validations_reused: validations.with_label_values(&["reused"]),
             requests: reg(
                 r,
                 IntCounterVec::new(
@@ -206,9 +206,9 @@ impl Metrics {
     /// A request's document validated strictly, or `reused` a pass before.
     pub fn observe_validation(&self, reused: bool) {
         if reused {
-            self.validated_before.inc();
+            self.validations_reused.inc();
         } else {
-            self.validated_strictly.inc();
+            self.validations_strict.inc();
         }
     }
 

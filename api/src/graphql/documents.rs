@@ -99,7 +99,8 @@ pub struct Attached {
     pub validated: Option<Validated>,
 }
 
-/// How a request's document was found, for `/metrics`.
+/// How a request's document was found. Only the tests read it: `/metrics`
+/// holds nothing derived from documents (see the module's documentation).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Lookup {
     /// Cloned from the cache.

@@ -1,15 +1,16 @@
 //! Strict validation once per cached document.
 //!
 //! async-graphql's strict mode runs every validation rule over the whole
-//! document on every request; for a `claim(id)` lookup that is the largest
-//! single cost after the statements (BENCHMARKS.md, lookup). All its rules
-//! but one depend on the document alone. The exception,
+//! document on every request: about a ninth of a `claim(id)` lookup's
+//! instructions (BENCHMARKS.md, lookup). All its rules but one depend on the
+//! document alone. The exception,
 //! `ArgumentsOfCorrectType`, also checks the values of the variables an
 //! argument uses, and those change with each request.
 //!
 //! So a document from the caller's cache (`documents.rs`) is validated
-//! strictly until one request passes; later requests with it run through
-//! the same schema in async-graphql's fast mode, which still computes
+//! strictly until one request passes; later requests with it run through a
+//! second schema, built the same way but in async-graphql's fast mode
+//! (`AppState::validated_schema`), which still computes
 //! complexity and depth and refuses fragment cycles, when
 //! [`variables_surely_valid`] vouches for every variable's value. It vouches
 //! only for values that every argument the variable may be used for accepts
