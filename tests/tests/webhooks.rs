@@ -1069,6 +1069,137 @@ async fn a_proxy_from_the_environment_does_not_bypass_the_address_check() {
 // Several servers
 // ---------------------------------------------------------------------------
 
+/// A sequencer round writes the deliveries its dispatcher has room for
+/// already leased to that dispatcher, and hands exactly those over; the rest
+/// are queued unleased, for any process to lease.
+#[tokio::test]
+async fn a_round_leases_to_its_dispatcher_only_what_it_hands_over() {
+    use api::service::webhooks::{deliveries, handoff};
+    use entity::webhook_delivery::{Column, Entity as Deliveries};
+
+    on_every_backend(|app| async move {
+        let c = cast(&app).await;
+        for n in 1..=4 {
+            unpaid_order(&app, &c.shop, &format!("SO-WH-H{n}")).await;
+        }
+        let events = eventually("the orders' events numbered", async || {
+            let events = entity::event::Entity::find()
+                .filter(entity::event::Column::EventType.eq("ORDER_CREATED"))
+                .all(&app.db)
+                .await
+                .unwrap();
+            match events.iter().all(|e| e.sequence.is_some()) {
+                true if events.len() == 4 => Ok(events),
+                _ => Err(format!("{events:?}")),
+            }
+        })
+        .await;
+        // Made after the events were numbered: it has no deliveries yet.
+        let receiver = Receiver::start().await;
+        endpoint(&app, &c.admin, &receiver.url("/handed"), &["ORDER_CREATED"]).await;
+
+        // A dispatcher with room for 3 (the rest of the room is taken).
+        let lease = chrono::Duration::seconds(60);
+        let handoff = handoff::Handoff::default();
+        handoff.open(lease);
+        let taken = handoff.reserve(handoff::ROOM - 3, api::service::now());
+        let txn = api::service::db::begin_write(&app.db).await.unwrap();
+        let queued = deliveries::enqueue(&txn, &events, &handoff).await.unwrap();
+        txn.commit().await.unwrap();
+        queued.hand_over();
+        drop(taken);
+
+        let handed = handoff.take(10, api::service::now(), chrono::Duration::seconds(30));
+        assert_eq!(handed.len(), 3, "{:?}", app.backend);
+        let holder = handed[0].delivery.leased_by.expect("leased");
+        let rows = Deliveries::find()
+            .filter(Column::EventId.is_in(events.iter().map(|e| e.id)))
+            .all(&app.db)
+            .await
+            .unwrap();
+        assert_eq!(rows.len(), 4, "{:?}: one per event", app.backend);
+        for h in &handed {
+            let row = rows.iter().find(|r| r.id == h.delivery.id);
+            assert_eq!(
+                row,
+                Some(&h.delivery),
+                "{:?}: the row as handed",
+                app.backend
+            );
+            assert_eq!(h.delivery.event_id, h.event.id, "{:?}", app.backend);
+            assert_eq!(h.delivery.leased_by, Some(holder), "{:?}", app.backend);
+            assert!(
+                h.delivery.lease_until
+                    > Some(h.delivery.created_at + chrono::Duration::seconds(59)),
+                "{:?}",
+                app.backend
+            );
+        }
+        // The fourth is left to any process's lease (this one's dispatcher
+        // may have taken it already), never to this handoff's holder.
+        let rest: Vec<_> = rows
+            .iter()
+            .filter(|r| handed.iter().all(|h| h.delivery.id != r.id))
+            .collect();
+        assert_eq!(rest.len(), 1, "{:?}", app.backend);
+        assert_ne!(rest[0].leased_by, Some(holder), "{:?}", app.backend);
+        requests(&receiver, "/handed", 1).await;
+        assert_eq!(handoff.waiting(), 0, "{:?}", app.backend);
+    })
+    .await;
+}
+
+/// A process that dies while it sends a delivery it was handed (the
+/// receiver has the request, no outcome is recorded) loses nothing: once the
+/// lease runs out, another process sends it again, with the same
+/// `webhook-id`.
+#[tokio::test]
+async fn a_delivery_whose_process_dies_mid_attempt_is_sent_by_another() {
+    // The first request hangs past the test; every later one is answered.
+    let receiver = Receiver::scripted([Reply::Hang(Duration::from_secs(120))], Reply::ok()).await;
+    let mut dying = settings_for(fresh_database(Backend::Sqlite).await);
+    // A lease of 2 × 3 s + 5 s: the attempt is still in flight when the
+    // process ends.
+    dying.webhooks.timeout = Duration::from_secs(3);
+    let survivor_settings = settings_for(dying.database_url.clone());
+    let (first, first_runtime) = spawn_on_own_runtime(dying).await;
+    let c = cast(&first).await;
+    let ep = endpoint(&first, &c.admin, &receiver.url("/dies"), &["ORDER_CREATED"]).await;
+
+    unpaid_order(&first, &c.shop, "SO-WH-K1").await;
+    requests(&receiver, "/dies", 1).await;
+    first.handle.stop(false).await;
+    first_runtime.shutdown_background();
+    let ended = Instant::now();
+
+    let survivor = TestApp::spawn_with(Backend::Sqlite, survivor_settings).await;
+    let d = tests::eventually(
+        "the delivery sent again",
+        Duration::from_secs(30),
+        async || {
+            let all = deliveries(&survivor, &c.admin, &ep).await;
+            match all.first() {
+                Some(d) if all.len() == 1 && d["status"] == "SUCCEEDED" => Ok(d.clone()),
+                _ => Err(Value::Array(all).to_string()),
+            }
+        },
+    )
+    .await;
+    assert_eq!(d["attempts"], 1, "the dead process recorded nothing: {d}");
+    let got = receiver.received_at("/dies");
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert_eq!(webhook_id(&got[0]), webhook_id(&got[1]));
+    assert_eq!(webhook_id(&got[1]), d["event"]["id"].as_str().unwrap());
+    verify(&ep.secret, &got[1]).expect("signed");
+    // Not before the dead process's lease ran out.
+    assert!(
+        got[1].at - got[0].at >= Duration::from_secs(5),
+        "{:?}",
+        got[1].at - got[0].at
+    );
+    assert!(ended.elapsed() < Duration::from_secs(30));
+}
+
 #[tokio::test]
 async fn two_servers_send_each_event_exactly_once() {
     on_every_backend(|app| async move {

@@ -20,6 +20,7 @@ use entity::{event, refund_claim};
 
 use super::feed::{self, EventQuery};
 use super::sequencer::{self, BATCH};
+use crate::service::webhooks::handoff::Handoff;
 
 /// Events held for slow subscribers before they skip ahead.
 const CAPACITY: usize = 4096;
@@ -75,6 +76,8 @@ pub struct Hub {
     wake: Notify,
     /// Woken when a round queued webhook deliveries.
     pub deliveries: Notify,
+    /// The deliveries rounds leased to this process's dispatcher.
+    pub handoff: Handoff,
 }
 
 impl Default for Hub {
@@ -83,6 +86,7 @@ impl Default for Hub {
             tx: broadcast::channel(CAPACITY).0,
             wake: Notify::new(),
             deliveries: Notify::new(),
+            handoff: Handoff::default(),
         }
     }
 }
@@ -130,7 +134,7 @@ impl Hub {
 
     async fn number_committed(&self, db: &Db) {
         loop {
-            match sequencer::sequence_round(db).await {
+            match sequencer::sequence_round(db, &self.handoff).await {
                 Ok(batch) => {
                     if !batch.is_empty() {
                         self.deliveries.notify_one();

@@ -22,6 +22,7 @@ use entity::event;
 use crate::error::{AppError, AppResult};
 use crate::service::db::begin_write;
 use crate::service::sql::value_by_id;
+use crate::service::webhooks::handoff::Handoff;
 
 /// Most events numbered in one round (a change that crosses the limit is
 /// still numbered whole).
@@ -33,8 +34,9 @@ const NUMBERED_PER_STATEMENT: usize = 200;
 
 /// Numbers the committed events that have no number yet; returns them, in
 /// order, with their numbers. Cheap when there are none (one indexed read,
-/// no transaction).
-pub async fn sequence_round(db: &Db) -> AppResult<Vec<event::Model>> {
+/// no transaction). The deliveries it leases to this process go to
+/// `handoff` once committed.
+pub async fn sequence_round(db: &Db, handoff: &Handoff) -> AppResult<Vec<event::Model>> {
     let pending = event::Entity::find()
         .select_only()
         .column(event::Column::Id)
@@ -108,7 +110,7 @@ pub async fn sequence_round(db: &Db) -> AppResult<Vec<event::Model>> {
             .exec(&txn)
             .await?;
     }
-    crate::service::webhooks::deliveries::enqueue(&txn, &batch).await?;
+    let queued = crate::service::webhooks::deliveries::enqueue(&txn, &batch, handoff).await?;
     txn.execute_raw(Statement::from_sql_and_values(
         backend,
         crate::service::sql::placeholders(
@@ -119,5 +121,6 @@ pub async fn sequence_round(db: &Db) -> AppResult<Vec<event::Model>> {
     ))
     .await?;
     txn.commit().await?;
+    queued.hand_over();
     Ok(batch)
 }

@@ -11,11 +11,13 @@ use sea_orm::{
     QueryOrder, QuerySelect,
 };
 use serde_json::json;
+use std::sync::Arc;
 use uuid::Uuid;
 
 use entity::{event, webhook_delivery, webhook_endpoint};
 
 use super::endpoints::wants;
+use super::handoff::{Handed, Handoff, Reservation};
 use crate::domain::page::{Page, PageRequest};
 use crate::error::{AppError, AppResult};
 use crate::service::db::{begin_write, WriteTxn};
@@ -44,43 +46,124 @@ pub const DISABLE_AFTER_DAYS: i64 = 5;
 const QUEUED_PER_STATEMENT: usize = 200;
 
 /// Queues one delivery per enabled endpoint that wants each event, in the
-/// sequencer's transaction (so the event becomes visible with them).
-pub async fn enqueue(txn: &WriteTxn, events: &[event::Model]) -> AppResult<()> {
+/// sequencer's transaction (so the event becomes visible with them). Up to
+/// the room of `handoff`, the rows are written leased to this process; the
+/// round hands them to the dispatcher once it has committed
+/// ([`Queued::hand_over`]).
+pub async fn enqueue<'h>(
+    txn: &WriteTxn,
+    events: &[event::Model],
+    handoff: &'h Handoff,
+) -> AppResult<Queued<'h>> {
+    let at = now();
     if events.is_empty() {
-        return Ok(());
+        return Ok(Queued {
+            reservation: handoff.reserve(0, at),
+            handed: Vec::new(),
+        });
     }
     let endpoints = webhook_endpoint::Entity::find()
         .filter(webhook_endpoint::Column::Enabled.eq(true))
         .all(txn)
         .await?;
-    let pairs: Vec<(Uuid, Uuid)> = events
+    let pairs: Vec<(Uuid, usize)> = events
         .iter()
-        .flat_map(|e| {
+        .enumerate()
+        .flat_map(|(i, e)| {
             endpoints
                 .iter()
                 .filter(|ep| wants(ep, &e.event_type))
-                .map(move |ep| (ep.id, e.id))
+                .map(move |ep| (ep.id, i))
         })
         .collect();
-    let at = now();
-    for chunk in pairs.chunks(QUEUED_PER_STATEMENT) {
-        txn.execute(&insert_pending(chunk, at)).await?;
+    let reservation = handoff.reserve(pairs.len(), at);
+    let (leased, rest) = pairs.split_at(reservation.count);
+    let rows = |pairs: &[(Uuid, usize)], lease: Option<(DateTime<Utc>, Uuid)>| {
+        pairs
+            .iter()
+            .map(|&(endpoint, i)| pending(endpoint, events[i].id, at, lease))
+            .collect::<Vec<_>>()
+    };
+    let leased_rows = rows(leased, Some((reservation.until, reservation.lease_id)));
+    let rest_rows = rows(rest, None);
+    for chunk in leased_rows.chunks(QUEUED_PER_STATEMENT) {
+        txn.execute(&insert_pending(chunk, true)).await?;
     }
-    Ok(())
+    for chunk in rest_rows.chunks(QUEUED_PER_STATEMENT) {
+        txn.execute(&insert_pending(chunk, false)).await?;
+    }
+    // One shared copy of each event, however many endpoints receive it.
+    let mut shared: Vec<Option<Arc<event::Model>>> = vec![None; events.len()];
+    let handed = leased
+        .iter()
+        .zip(leased_rows)
+        .map(|(&(_, i), delivery)| Handed {
+            delivery,
+            event: shared[i]
+                .get_or_insert_with(|| Arc::new(events[i].clone()))
+                .clone(),
+        })
+        .collect();
+    Ok(Queued {
+        reservation,
+        handed,
+    })
 }
 
-/// The `INSERT` of new pending deliveries, one row per (endpoint, event).
+/// The deliveries a round queued leased to this process, to be handed to
+/// its dispatcher once the round has committed. Dropped instead (the round
+/// failed), it gives their room back; rows that were committed all the same
+/// are sent when their lease runs out.
+#[must_use = "hand them over after the commit"]
+pub struct Queued<'h> {
+    reservation: Reservation<'h>,
+    handed: Vec<Handed>,
+}
+
+impl Queued<'_> {
+    pub fn hand_over(self) {
+        self.reservation.hand_over(self.handed);
+    }
+}
+
+/// A new delivery, as its row is written: pending, due at once, and leased
+/// when `lease` (until, holder) is given.
+fn pending(
+    endpoint: Uuid,
+    event: Uuid,
+    at: DateTime<Utc>,
+    lease: Option<(DateTime<Utc>, Uuid)>,
+) -> webhook_delivery::Model {
+    webhook_delivery::Model {
+        id: new_id(),
+        endpoint_id: endpoint,
+        event_id: event,
+        status: DeliveryStatus::Pending.as_str().to_string(),
+        attempts: 0,
+        next_attempt_at: Some(at),
+        last_attempt_at: None,
+        response_status: None,
+        last_error: None,
+        succeeded_at: None,
+        lease_until: lease.map(|(until, _)| until),
+        leased_by: lease.map(|(_, holder)| holder),
+        created_at: at,
+    }
+}
+
+/// The `INSERT` of new pending deliveries made by [`pending`], with their
+/// lease columns when `leased`.
 ///
 /// Built with sea-query rather than from `ActiveModel`s: a new delivery
-/// differs from another only in its id, endpoint, event and time, so the
-/// status and attempt count are written as constants and the columns of
-/// later attempts take their default (NULL). Each row binds 5 values instead
-/// of all 13 columns. The sequencer runs this in its round, which on SQLite
-/// holds every writer's turn (BENCHMARKS.md, events).
-fn insert_pending(pairs: &[(Uuid, Uuid)], at: DateTime<Utc>) -> InsertStatement {
+/// differs from another only in its id, endpoint, event and time (and its
+/// lease), so the status and attempt count are written as constants and the
+/// columns of later attempts take their default (NULL). Each row binds 5
+/// values (7 leased) instead of all 13 columns. The sequencer runs this in
+/// its round, which on SQLite holds every writer's turn (BENCHMARKS.md,
+/// events).
+fn insert_pending(rows: &[webhook_delivery::Model], leased: bool) -> InsertStatement {
     use webhook_delivery::Column as C;
-    let mut insert = Query::insert();
-    insert.into_table(webhook_delivery::Entity).columns([
+    let mut columns = vec![
         C::Id,
         C::EndpointId,
         C::EventId,
@@ -88,17 +171,26 @@ fn insert_pending(pairs: &[(Uuid, Uuid)], at: DateTime<Utc>) -> InsertStatement 
         C::Attempts,
         C::NextAttemptAt,
         C::CreatedAt,
-    ]);
-    for (endpoint, event) in pairs {
-        insert.values_panic([
-            new_id().into(),
-            (*endpoint).into(),
-            (*event).into(),
+    ];
+    if leased {
+        columns.extend([C::LeaseUntil, C::LeasedBy]);
+    }
+    let mut insert = Query::insert();
+    insert.into_table(webhook_delivery::Entity).columns(columns);
+    for row in rows {
+        let mut values: Vec<Expr> = vec![
+            row.id.into(),
+            row.endpoint_id.into(),
+            row.event_id.into(),
             Expr::Constant(DeliveryStatus::Pending.as_str().into()),
             Expr::Constant(0i32.into()),
-            at.into(),
-            at.into(),
-        ]);
+            row.next_attempt_at.into(),
+            row.created_at.into(),
+        ];
+        if leased {
+            values.extend([row.lease_until.into(), row.leased_by.into()]);
+        }
+        insert.values_panic(values);
     }
     insert
 }

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::service::db::Db;
 use tokio::sync::{mpsc, Semaphore};
@@ -14,6 +14,7 @@ use entity::{event, webhook_delivery, webhook_endpoint};
 
 use super::address::{self, GuardedResolver, TargetPolicy};
 use super::deliveries::{self, Attempt, Outcome};
+use super::handoff::Handed;
 use super::{endpoints, signing};
 use crate::error::{error_chain, AppError, AppResult};
 use crate::foreground::Foreground;
@@ -111,7 +112,7 @@ impl Dispatcher {
     /// A lease outlives an attempt (the client's timeout covers the whole
     /// exchange; then the outcome is recorded), so only a dead process's
     /// lease runs out.
-    fn lease(&self) -> chrono::Duration {
+    fn lease_length(&self) -> chrono::Duration {
         chrono::Duration::from_std(self.settings.timeout * 2).unwrap_or_default()
             + chrono::Duration::seconds(5)
     }
@@ -127,41 +128,58 @@ impl Dispatcher {
         if let Some(rx) = unrecorded {
             tokio::spawn(self.clone().record(rx));
         }
+        hub.handoff.open(self.lease_length());
+        let mut leased_at = Instant::now();
         loop {
             tokio::select! {
                 _ = hub.deliveries.notified() => {}
                 _ = tokio::time::sleep(POLL) => {}
             }
-            // While deliveries are due: wait for a free place, lease as many
+            // While deliveries are due: wait for a free place, take as many
             // as there are free places, send them, and again.
             loop {
                 let Ok(first) = self.permits.clone().acquire_owned().await else {
                     return;
                 };
                 self.foreground.quiet(YIELD_AT_MOST).await;
-                let free = 1 + self.permits.available_permits() as u64;
-                let due = match deliveries::lease_due(&self.db, free, self.lease()).await {
-                    Ok(d) => d,
-                    Err(err) => {
-                        tracing::warn!(cause = %err.describe(), "could not read due webhook deliveries");
-                        break;
-                    }
+                let free = 1 + self.permits.available_permits();
+                // Handed-over deliveries first, but the due rows (retries,
+                // redeliveries, another process's leases run out) at least
+                // every POLL, so a steady stream of new deliveries cannot
+                // hold them back.
+                let (leased_first, leased_then) = if leased_at.elapsed() >= POLL {
+                    (free, 0)
+                } else {
+                    (0, free)
                 };
-                if due.is_empty() {
+                let mut due = self.lease(leased_first, &mut leased_at).await;
+                let handed = hub.handoff.take(
+                    free - due.len(),
+                    crate::service::now(),
+                    self.longest_attempt(),
+                );
+                if handed.is_empty() && due.is_empty() {
+                    due = self.lease(leased_then, &mut leased_at).await;
+                }
+                if due.is_empty() && handed.is_empty() {
                     break;
                 }
-                // One read of the batch's events and endpoints, and one body
-                // per event, however many endpoints receive it.
-                let (bodies, targets) = match self.batch_context(&due).await {
+                // One body per event, however many endpoints receive it, and
+                // one read of the batch's endpoints (as they are now: a
+                // secret rotated since the round signs already).
+                let (bodies, targets) = match self.batch_context(&due, &handed).await {
                     Ok(c) => c,
                     Err(err) => {
                         tracing::warn!(cause = %err.describe(), "could not read the events of due webhook deliveries");
                         (HashMap::new(), HashMap::new())
                     }
                 };
-                let due_count = due.len();
+                let sent = due.len() + handed.len();
                 let mut permit = Some(first);
-                for delivery in due {
+                for delivery in due
+                    .into_iter()
+                    .chain(handed.into_iter().map(|h| h.delivery))
+                {
                     let permit = match permit.take() {
                         Some(p) => p,
                         None => match self.permits.clone().acquire_owned().await {
@@ -177,32 +195,67 @@ impl Dispatcher {
                         me.attempt(delivery, endpoint, body).await;
                     });
                 }
-                if (due_count as u64) < free {
+                if sent < free {
                     // All that was due is on its way: gather what comes
-                    // next into one lease rather than one per delivery.
+                    // next into one batch rather than one per delivery.
                     tokio::time::sleep(LEASE_GAP).await;
                 }
             }
         }
     }
 
+    /// Leases up to `limit` due deliveries (none if `limit` is 0), and notes
+    /// when it looked.
+    async fn lease(&self, limit: usize, leased_at: &mut Instant) -> Vec<webhook_delivery::Model> {
+        if limit == 0 {
+            return Vec::new();
+        }
+        *leased_at = Instant::now();
+        match deliveries::lease_due(&self.db, limit as u64, self.lease_length()).await {
+            Ok(d) => d,
+            Err(err) => {
+                tracing::warn!(cause = %err.describe(), "could not read due webhook deliveries");
+                Vec::new()
+            }
+        }
+    }
+
+    /// How long an attempt and its record may take: a handed-over delivery
+    /// is sent only while its lease outlasts this.
+    fn longest_attempt(&self) -> chrono::Duration {
+        self.lease_length() - chrono::Duration::from_std(self.settings.timeout).unwrap_or_default()
+    }
+
     /// The bodies of the deliveries' events (the webhook envelope, built
-    /// once per event) and their endpoints, by id.
-    async fn batch_context(&self, due: &[webhook_delivery::Model]) -> AppResult<(Body, Targets)> {
+    /// once per event) and their endpoints, by id. Handed-over deliveries
+    /// bring their events; the leased ones' are read.
+    async fn batch_context(
+        &self,
+        due: &[webhook_delivery::Model],
+        handed: &[Handed],
+    ) -> AppResult<(Body, Targets)> {
         use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-        let event_ids: Vec<uuid::Uuid> = due.iter().map(|d| d.event_id).collect();
-        let endpoint_ids: Vec<uuid::Uuid> = due.iter().map(|d| d.endpoint_id).collect();
-        let events = event::Entity::find()
-            .filter(event::Column::Id.is_in(event_ids))
-            .all(&self.db)
-            .await?;
-        let bodies = events
+        let mut bodies = Body::new();
+        for e in handed.iter().map(|h| &h.event) {
+            if let std::collections::hash_map::Entry::Vacant(slot) = bodies.entry(e.id) {
+                slot.insert(body(e)?);
+            }
+        }
+        if !due.is_empty() {
+            let event_ids: Vec<uuid::Uuid> = due.iter().map(|d| d.event_id).collect();
+            for e in event::Entity::find()
+                .filter(event::Column::Id.is_in(event_ids))
+                .all(&self.db)
+                .await?
+            {
+                bodies.insert(e.id, body(&e)?);
+            }
+        }
+        let endpoint_ids: std::collections::HashSet<uuid::Uuid> = due
             .iter()
-            .map(|e| {
-                let body = serde_json::to_vec(&envelope(e)).map_err(AppError::internal)?;
-                Ok((e.id, Arc::new(body)))
-            })
-            .collect::<AppResult<_>>()?;
+            .chain(handed.iter().map(|h| &h.delivery))
+            .map(|d| d.endpoint_id)
+            .collect();
         let targets = webhook_endpoint::Entity::find()
             .filter(webhook_endpoint::Column::Id.is_in(endpoint_ids))
             .all(&self.db)
@@ -342,6 +395,13 @@ impl Dispatcher {
         };
         Ok(failure(Some(status.as_u16()), why))
     }
+}
+
+/// The webhook body of an event.
+fn body(e: &event::Model) -> AppResult<Arc<Vec<u8>>> {
+    Ok(Arc::new(
+        serde_json::to_vec(&envelope(e)).map_err(AppError::internal)?,
+    ))
 }
 
 fn failure(status: Option<u16>, error: String) -> Outcome {

@@ -6,4 +6,5 @@ pub mod address;
 pub mod deliveries;
 pub mod dispatch;
 pub mod endpoints;
+pub mod handoff;
 pub mod signing;

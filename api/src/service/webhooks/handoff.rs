@@ -1,0 +1,245 @@
+//! Deliveries passed from the sequencer to this process's dispatcher in
+//! memory.
+//!
+//! The sequencer's round queues every new delivery as a row, so none is ever
+//! lost. Up to the dispatcher's room, it writes those rows already leased to
+//! this process and hands them over with their event. The dispatcher then
+//! sends them without leasing them itself: no read of what is due, no lease
+//! `UPDATE`, no read of the events. On SQLite each lease was a write that
+//! took every writer's turn, the requests' included (BENCHMARKS.md, events).
+//!
+//! A handed-over row is a leased row like any other. If the process ends
+//! before sending it, its lease runs out and any process sends it, as after
+//! a crash mid-attempt. The room bounds how many wait here; a delivery whose
+//! lease would no longer outlast its attempt is dropped from memory, not
+//! sent, and left to [`super::deliveries::lease_due`] when the lease is over.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use chrono::{DateTime, Duration, Utc};
+use uuid::Uuid;
+
+use entity::{event, webhook_delivery};
+
+/// Most deliveries leased in rounds and not yet taken by the dispatcher. At
+/// the dispatcher's slowest pace under load (about 320 a second,
+/// `dispatch.rs`) the last of them waits under a second, far below any
+/// lease.
+pub const ROOM: usize = 256;
+
+/// A delivery queued and leased in a sequencer round, with its event.
+#[derive(Debug)]
+pub struct Handed {
+    pub delivery: webhook_delivery::Model,
+    pub event: Arc<event::Model>,
+}
+
+/// The process's in-memory queue between the sequencer and the dispatcher.
+/// Closed (no room) until a dispatcher opens it, so a process without one
+/// leases nothing it would not send.
+#[derive(Debug, Default)]
+pub struct Handoff {
+    /// Deliveries a round may still lease: [`ROOM`] less those reserved by a
+    /// round in progress or waiting in `waiting`.
+    room: AtomicUsize,
+    /// The dispatcher's lease, set when it opens the handoff.
+    lease: Mutex<Option<Duration>>,
+    waiting: Mutex<VecDeque<Handed>>,
+}
+
+impl Handoff {
+    /// Called by the dispatcher when it starts: from now on rounds lease
+    /// their deliveries for `lease` and hand them over.
+    pub fn open(&self, lease: Duration) {
+        let mut current = lock(&self.lease);
+        if current.replace(lease).is_none() {
+            self.room.fetch_add(ROOM, Ordering::AcqRel);
+        }
+    }
+
+    /// Takes room for up to `want` deliveries queued at `at`; what the
+    /// round does not hand over returns to the room when the reservation is
+    /// dropped (the round failed, or it queued fewer).
+    pub fn reserve(&self, want: usize, at: DateTime<Utc>) -> Reservation<'_> {
+        let lease = *lock(&self.lease);
+        let count = match lease {
+            Some(_) if want > 0 => self
+                .room
+                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |room| {
+                    Some(room - room.min(want))
+                })
+                .map_or(0, |room| room.min(want)),
+            _ => 0,
+        };
+        Reservation {
+            handoff: self,
+            count,
+            lease_id: crate::service::new_id(),
+            until: at + lease.unwrap_or_default(),
+        }
+    }
+
+    /// Up to `max` handed-over deliveries, oldest first, whose lease still
+    /// outlasts `attempt` from `now`. The others are dropped: their leases
+    /// run out and [`super::deliveries::lease_due`] takes them.
+    pub fn take(&self, max: usize, now: DateTime<Utc>, attempt: Duration) -> Vec<Handed> {
+        let mut out = Vec::new();
+        let mut freed = 0;
+        {
+            let mut waiting = lock(&self.waiting);
+            while out.len() < max {
+                let Some(handed) = waiting.pop_front() else {
+                    break;
+                };
+                freed += 1;
+                if handed
+                    .delivery
+                    .lease_until
+                    .is_some_and(|until| until - now > attempt)
+                {
+                    out.push(handed);
+                }
+            }
+        }
+        self.room.fetch_add(freed, Ordering::AcqRel);
+        out
+    }
+
+    /// Deliveries waiting to be taken.
+    pub fn waiting(&self) -> usize {
+        lock(&self.waiting).len()
+    }
+}
+
+/// Room taken by one round for the deliveries it leases.
+#[must_use = "dropped, it gives its room back"]
+#[derive(Debug)]
+pub struct Reservation<'a> {
+    handoff: &'a Handoff,
+    /// Deliveries this round may lease.
+    pub count: usize,
+    /// The lease's holder, as in `webhook_deliveries.leased_by`.
+    pub lease_id: Uuid,
+    /// When the lease runs out.
+    pub until: DateTime<Utc>,
+}
+
+impl Reservation<'_> {
+    /// Hands the round's leased deliveries to the dispatcher, once their
+    /// rows are committed.
+    pub fn hand_over(mut self, mut handed: Vec<Handed>) {
+        handed.truncate(self.count);
+        self.count -= handed.len();
+        lock(&self.handoff.waiting).extend(handed);
+    }
+}
+
+impl Drop for Reservation<'_> {
+    fn drop(&mut self) {
+        self.handoff.room.fetch_add(self.count, Ordering::AcqRel);
+    }
+}
+
+/// A poisoned lock still holds consistent data here: every critical section
+/// is a single push, pop or replace.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn handed(until: DateTime<Utc>) -> Handed {
+        let at = crate::service::now();
+        Handed {
+            delivery: webhook_delivery::Model {
+                id: crate::service::new_id(),
+                endpoint_id: Uuid::nil(),
+                event_id: Uuid::nil(),
+                status: "PENDING".into(),
+                attempts: 0,
+                next_attempt_at: Some(at),
+                last_attempt_at: None,
+                response_status: None,
+                last_error: None,
+                succeeded_at: None,
+                lease_until: Some(until),
+                leased_by: None,
+                created_at: at,
+            },
+            event: Arc::new(event::Model {
+                id: Uuid::nil(),
+                sequence: Some(1),
+                change_id: Uuid::nil(),
+                event_type: "ORDER_CREATED".into(),
+                occurred_at: at,
+                subject_type: "order".into(),
+                subject_id: Uuid::nil(),
+                actor_id: None,
+                source: "API".into(),
+                data: "{}".into(),
+            }),
+        }
+    }
+
+    #[test]
+    fn a_closed_handoff_leases_nothing() {
+        let handoff = Handoff::default();
+        let r = handoff.reserve(10, crate::service::now());
+        assert_eq!(r.count, 0);
+    }
+
+    #[test]
+    fn the_room_bounds_what_rounds_lease_and_comes_back_when_taken() {
+        let handoff = Handoff::default();
+        let lease = Duration::seconds(25);
+        handoff.open(lease);
+        handoff.open(lease); // twice: the room is not doubled
+        let now = crate::service::now();
+
+        let first = handoff.reserve(ROOM - 6, now);
+        assert_eq!(first.count, ROOM - 6);
+        assert_eq!(first.until, now + lease);
+        let second = handoff.reserve(10, now);
+        assert_eq!(second.count, 6, "only what is left");
+        assert_eq!(handoff.reserve(1, now).count, 0, "full");
+
+        // The first round hands over 4 of its room; the rest comes back.
+        first.hand_over((0..4).map(|_| handed(now + lease)).collect());
+        assert_eq!(handoff.waiting(), 4);
+        drop(second); // a failed round: all of its room comes back
+        assert_eq!(handoff.reserve(ROOM, now).count, ROOM - 4);
+
+        // Taking them frees their room.
+        assert_eq!(handoff.take(3, now, Duration::seconds(15)).len(), 3);
+        assert_eq!(handoff.waiting(), 1);
+        assert_eq!(handoff.reserve(ROOM, now).count, ROOM - 1);
+    }
+
+    #[test]
+    fn a_delivery_whose_lease_would_not_outlast_its_attempt_is_left_to_the_lease() {
+        let handoff = Handoff::default();
+        handoff.open(Duration::seconds(25));
+        let now = crate::service::now();
+        let r = handoff.reserve(3, now);
+        r.hand_over(vec![
+            handed(now + Duration::seconds(10)), // too late for a 15 s attempt
+            handed(now + Duration::seconds(25)),
+            handed(now + Duration::seconds(16)),
+        ]);
+        let taken = handoff.take(10, now, Duration::seconds(15));
+        let untils: Vec<_> = taken.iter().map(|h| h.delivery.lease_until).collect();
+        assert_eq!(
+            untils,
+            vec![
+                Some(now + Duration::seconds(25)),
+                Some(now + Duration::seconds(16))
+            ]
+        );
+        assert_eq!(handoff.waiting(), 0, "the late one is dropped, not kept");
+        assert_eq!(handoff.reserve(ROOM + 1, now).count, ROOM, "all room back");
+    }
+}
