@@ -128,7 +128,7 @@ impl Queued<'_> {
 
 /// A new delivery, as its row is written: pending, due at once, and leased
 /// when `lease` (until, holder) is given.
-fn pending(
+pub(super) fn pending(
     endpoint: Uuid,
     event: Uuid,
     at: DateTime<Utc>,
@@ -331,6 +331,38 @@ pub async fn lease_due(
         .filter(webhook_delivery::Column::LeasedBy.eq(lease_id))
         .all(db)
         .await?)
+}
+
+/// Leases released by one statement: 2 bound values each.
+const RELEASED_PER_STATEMENT: usize = 200;
+
+/// Gives up this process's leases on deliveries it will not attempt now
+/// (handed over but waiting too long, or their endpoint disabled meanwhile),
+/// so that any process may take them at once rather than when the leases run
+/// out. A row leased again since is left alone.
+pub async fn release(db: &Db, rows: &[webhook_delivery::Model]) -> AppResult<()> {
+    use webhook_delivery::Column as D;
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let txn = begin_write(db).await?;
+    for chunk in rows.chunks(RELEASED_PER_STATEMENT) {
+        let held = chunk.iter().fold(Condition::any(), |any, r| {
+            any.add(
+                Condition::all()
+                    .add(D::Id.eq(r.id))
+                    .add(D::LeasedBy.eq(r.leased_by)),
+            )
+        });
+        webhook_delivery::Entity::update_many()
+            .col_expr(D::LeaseUntil, Expr::value(Option::<DateTime<Utc>>::None))
+            .col_expr(D::LeasedBy, Expr::value(Option::<Uuid>::None))
+            .filter(held)
+            .exec(&txn)
+            .await?;
+    }
+    txn.commit().await?;
+    Ok(())
 }
 
 /// What one attempt came to.

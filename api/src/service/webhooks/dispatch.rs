@@ -14,7 +14,7 @@ use entity::{event, webhook_delivery, webhook_endpoint};
 
 use super::address::{self, GuardedResolver, TargetPolicy};
 use super::deliveries::{self, Attempt, Outcome};
-use super::handoff::Handed;
+use super::handoff::{Handed, Taken};
 use super::{endpoints, signing};
 use crate::error::{error_chain, AppError, AppResult};
 use crate::foreground::Foreground;
@@ -111,7 +111,8 @@ impl Dispatcher {
 
     /// A lease outlives an attempt (the client's timeout covers the whole
     /// exchange; then the outcome is recorded), so only a dead process's
-    /// lease runs out.
+    /// lease runs out (a handed-over delivery that waited too long to start
+    /// is released instead).
     fn lease_length(&self) -> chrono::Duration {
         chrono::Duration::from_std(self.settings.timeout * 2).unwrap_or_default()
             + chrono::Duration::seconds(5)
@@ -128,7 +129,8 @@ impl Dispatcher {
         if let Some(rx) = unrecorded {
             tokio::spawn(self.clone().record(rx));
         }
-        hub.handoff.open(self.lease_length());
+        // Closed again when this loop ends, however it ends.
+        let _open = hub.handoff.open(self.handed_lease());
         let mut leased_at = Instant::now();
         loop {
             tokio::select! {
@@ -153,33 +155,32 @@ impl Dispatcher {
                     (0, free)
                 };
                 let mut due = self.lease(leased_first, &mut leased_at).await;
-                let handed = hub.handoff.take(
-                    free - due.len(),
-                    crate::service::now(),
-                    self.longest_attempt(),
-                );
-                if handed.is_empty() && due.is_empty() {
+                // Each attempt gets a whole lease, as if it had leased now.
+                let Taken { ready, mut late } =
+                    hub.handoff
+                        .take(free - due.len(), crate::service::now(), self.lease_length());
+                if ready.is_empty() && due.is_empty() {
                     due = self.lease(leased_then, &mut leased_at).await;
                 }
-                if due.is_empty() && handed.is_empty() {
+                if ready.is_empty() && due.is_empty() {
+                    self.release(&late).await;
                     break;
                 }
                 // One body per event, however many endpoints receive it, and
                 // one read of the batch's endpoints (as they are now: a
                 // secret rotated since the round signs already).
-                let (bodies, targets) = match self.batch_context(&due, &handed).await {
+                let (bodies, targets) = match self.batch_context(&due, &ready).await {
                     Ok(c) => c,
                     Err(err) => {
                         tracing::warn!(cause = %err.describe(), "could not read the events of due webhook deliveries");
                         (HashMap::new(), HashMap::new())
                     }
                 };
+                let handed = sendable(ready, &targets, &mut late);
+                self.release(&late).await;
                 let sent = due.len() + handed.len();
                 let mut permit = Some(first);
-                for delivery in due
-                    .into_iter()
-                    .chain(handed.into_iter().map(|h| h.delivery))
-                {
+                for delivery in due.into_iter().chain(handed) {
                     let permit = match permit.take() {
                         Some(p) => p,
                         None => match self.permits.clone().acquire_owned().await {
@@ -204,6 +205,14 @@ impl Dispatcher {
         }
     }
 
+    /// Releases the leases of handed-over deliveries not sent (see
+    /// [`sendable`] and [`Handoff::take`](super::handoff::Handoff::take)).
+    async fn release(&self, late: &[webhook_delivery::Model]) {
+        if let Err(err) = deliveries::release(&self.db, late).await {
+            tracing::warn!(deliveries = late.len(), cause = %err.describe(), "could not release webhook deliveries; they are sent when their leases run out");
+        }
+    }
+
     /// Leases up to `limit` due deliveries (none if `limit` is 0), and notes
     /// when it looked.
     async fn lease(&self, limit: usize, leased_at: &mut Instant) -> Vec<webhook_delivery::Model> {
@@ -220,10 +229,11 @@ impl Dispatcher {
         }
     }
 
-    /// How long an attempt and its record may take: a handed-over delivery
-    /// is sent only while its lease outlasts this.
-    fn longest_attempt(&self) -> chrono::Duration {
-        self.lease_length() - chrono::Duration::from_std(self.settings.timeout).unwrap_or_default()
+    /// The lease of a delivery handed over by the sequencer's round: a
+    /// whole lease from the moment the dispatcher takes it, after waiting in
+    /// the handoff for up to the attempts' timeout.
+    fn handed_lease(&self) -> chrono::Duration {
+        self.lease_length() + chrono::Duration::from_std(self.settings.timeout).unwrap_or_default()
     }
 
     /// The bodies of the deliveries' events (the webhook envelope, built
@@ -397,6 +407,29 @@ impl Dispatcher {
     }
 }
 
+/// The handed-over deliveries whose endpoint is still there and enabled;
+/// the others join `late`, to be released: a disabled endpoint gets no
+/// attempt (its deliveries wait for it to be enabled again, as `lease_due`
+/// leaves them).
+fn sendable(
+    ready: Vec<Handed>,
+    targets: &Targets,
+    late: &mut Vec<webhook_delivery::Model>,
+) -> Vec<webhook_delivery::Model> {
+    let mut out = Vec::with_capacity(ready.len());
+    for h in ready {
+        if targets
+            .get(&h.delivery.endpoint_id)
+            .is_some_and(|e| e.enabled)
+        {
+            out.push(h.delivery);
+        } else {
+            late.push(h.delivery);
+        }
+    }
+    out
+}
+
 /// The webhook body of an event.
 fn body(e: &event::Model) -> AppResult<Arc<Vec<u8>>> {
     Ok(Arc::new(
@@ -422,4 +455,65 @@ fn truncate(mut s: String, max: usize) -> String {
         s.truncate(end);
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::service::webhooks::deliveries::pending;
+
+    fn endpoint(enabled: bool) -> webhook_endpoint::Model {
+        let at = crate::service::now();
+        webhook_endpoint::Model {
+            id: crate::service::new_id(),
+            url: "https://hooks.example.com/".into(),
+            description: None,
+            event_types: "[]".into(),
+            enabled,
+            disabled_reason: None,
+            secret: String::new(),
+            previous_secret: None,
+            previous_secret_until: None,
+            failing_since: None,
+            created_at: at,
+            updated_at: at,
+        }
+    }
+
+    #[test]
+    fn handed_deliveries_of_disabled_or_deleted_endpoints_are_not_sent_but_released() {
+        let (on, off) = (endpoint(true), endpoint(false));
+        let deleted = crate::service::new_id();
+        let targets: Targets = [&on, &off]
+            .into_iter()
+            .map(|e| (e.id, Arc::new(e.clone())))
+            .collect();
+        let at = crate::service::now();
+        let event = Arc::new(entity::event::Model {
+            id: crate::service::new_id(),
+            sequence: Some(1),
+            change_id: crate::service::new_id(),
+            event_type: "ORDER_CREATED".into(),
+            occurred_at: at,
+            subject_type: "order".into(),
+            subject_id: crate::service::new_id(),
+            actor_id: None,
+            source: "API".into(),
+            data: "{}".into(),
+        });
+        let ready = [on.id, off.id, deleted, on.id]
+            .into_iter()
+            .map(|endpoint| Handed {
+                delivery: pending(endpoint, event.id, at, None),
+                event: event.clone(),
+            })
+            .collect();
+        let mut late = Vec::new();
+        let sent = sendable(ready, &targets, &mut late);
+        let ends = |rows: &[webhook_delivery::Model]| -> Vec<uuid::Uuid> {
+            rows.iter().map(|d| d.endpoint_id).collect()
+        };
+        assert_eq!(ends(&sent), vec![on.id, on.id]);
+        assert_eq!(ends(&late), vec![off.id, deleted]);
+    }
 }

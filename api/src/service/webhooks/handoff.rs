@@ -10,9 +10,11 @@
 //!
 //! A handed-over row is a leased row like any other. If the process ends
 //! before sending it, its lease runs out and any process sends it, as after
-//! a crash mid-attempt. The room bounds how many wait here; a delivery whose
-//! lease would no longer outlast its attempt is dropped from memory, not
-//! sent, and left to [`super::deliveries::lease_due`] when the lease is over.
+//! a crash mid-attempt. Its lease is longer than one taken by
+//! [`super::deliveries::lease_due`] by the time it may wait here, so the
+//! attempt that takes it still has a whole lease. One that waited longer
+//! (slow receivers hold every place of the dispatcher) is not sent: the
+//! dispatcher releases its lease in the database, for any process to take.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -23,10 +25,8 @@ use uuid::Uuid;
 
 use entity::{event, webhook_delivery};
 
-/// Most deliveries leased in rounds and not yet taken by the dispatcher. At
-/// the dispatcher's slowest pace under load (about 320 a second,
-/// `dispatch.rs`) the last of them waits under a second, far below any
-/// lease.
+/// Most deliveries leased in rounds and not yet taken by the dispatcher:
+/// what it sends in under a second to receivers that answer at once.
 pub const ROOM: usize = 256;
 
 /// A delivery queued and leased in a sequencer round, with its event.
@@ -51,12 +51,15 @@ pub struct Handoff {
 
 impl Handoff {
     /// Called by the dispatcher when it starts: from now on rounds lease
-    /// their deliveries for `lease` and hand them over.
-    pub fn open(&self, lease: Duration) {
+    /// their deliveries for `lease` and hand them over, until the returned
+    /// guard is dropped (the dispatcher stopped): then the handoff closes
+    /// for good, and what waits in it is left to its leases.
+    pub fn open(&self, lease: Duration) -> Opened<'_> {
         let mut current = lock(&self.lease);
         if current.replace(lease).is_none() {
             self.room.fetch_add(ROOM, Ordering::AcqRel);
         }
+        Opened(self)
     }
 
     /// Takes room for up to `want` deliveries queued at `at`; what the
@@ -82,14 +85,14 @@ impl Handoff {
     }
 
     /// Up to `max` handed-over deliveries, oldest first, whose lease still
-    /// outlasts `attempt` from `now`. The others are dropped: their leases
-    /// run out and [`super::deliveries::lease_due`] takes them.
-    pub fn take(&self, max: usize, now: DateTime<Utc>, attempt: Duration) -> Vec<Handed> {
-        let mut out = Vec::new();
+    /// outlasts `attempt` from `now` (ready), and those looked at on the way
+    /// whose lease no longer does (late: the caller releases them).
+    pub fn take(&self, max: usize, now: DateTime<Utc>, attempt: Duration) -> Taken {
+        let mut taken = Taken::default();
         let mut freed = 0;
         {
             let mut waiting = lock(&self.waiting);
-            while out.len() < max {
+            while taken.ready.len() < max {
                 let Some(handed) = waiting.pop_front() else {
                     break;
                 };
@@ -99,17 +102,37 @@ impl Handoff {
                     .lease_until
                     .is_some_and(|until| until - now > attempt)
                 {
-                    out.push(handed);
+                    taken.ready.push(handed);
+                } else {
+                    taken.late.push(handed.delivery);
                 }
             }
         }
         self.room.fetch_add(freed, Ordering::AcqRel);
-        out
+        taken
     }
 
     /// Deliveries waiting to be taken.
     pub fn waiting(&self) -> usize {
         lock(&self.waiting).len()
+    }
+}
+
+/// What [`Handoff::take`] found.
+#[derive(Debug, Default)]
+pub struct Taken {
+    pub ready: Vec<Handed>,
+    pub late: Vec<webhook_delivery::Model>,
+}
+
+/// The handoff open for one dispatcher; dropped, it closes the handoff.
+#[must_use = "dropped, it closes the handoff"]
+pub struct Opened<'a>(&'a Handoff);
+
+impl Drop for Opened<'_> {
+    fn drop(&mut self) {
+        *lock(&self.0.lease) = None;
+        lock(&self.0.waiting).clear();
     }
 }
 
@@ -155,21 +178,12 @@ mod tests {
     fn handed(until: DateTime<Utc>) -> Handed {
         let at = crate::service::now();
         Handed {
-            delivery: webhook_delivery::Model {
-                id: crate::service::new_id(),
-                endpoint_id: Uuid::nil(),
-                event_id: Uuid::nil(),
-                status: "PENDING".into(),
-                attempts: 0,
-                next_attempt_at: Some(at),
-                last_attempt_at: None,
-                response_status: None,
-                last_error: None,
-                succeeded_at: None,
-                lease_until: Some(until),
-                leased_by: None,
-                created_at: at,
-            },
+            delivery: crate::service::webhooks::deliveries::pending(
+                Uuid::nil(),
+                Uuid::nil(),
+                at,
+                Some((until, Uuid::nil())),
+            ),
             event: Arc::new(event::Model {
                 id: Uuid::nil(),
                 sequence: Some(1),
@@ -196,8 +210,8 @@ mod tests {
     fn the_room_bounds_what_rounds_lease_and_comes_back_when_taken() {
         let handoff = Handoff::default();
         let lease = Duration::seconds(25);
-        handoff.open(lease);
-        handoff.open(lease); // twice: the room is not doubled
+        let _open = handoff.open(lease);
+        let _again = handoff.open(lease); // twice: the room is not doubled
         let now = crate::service::now();
 
         let first = handoff.reserve(ROOM - 6, now);
@@ -214,15 +228,15 @@ mod tests {
         assert_eq!(handoff.reserve(ROOM, now).count, ROOM - 4);
 
         // Taking them frees their room.
-        assert_eq!(handoff.take(3, now, Duration::seconds(15)).len(), 3);
+        assert_eq!(handoff.take(3, now, Duration::seconds(15)).ready.len(), 3);
         assert_eq!(handoff.waiting(), 1);
         assert_eq!(handoff.reserve(ROOM, now).count, ROOM - 1);
     }
 
     #[test]
-    fn a_delivery_whose_lease_would_not_outlast_its_attempt_is_left_to_the_lease() {
+    fn a_delivery_whose_lease_would_not_outlast_its_attempt_is_handed_back_as_late() {
         let handoff = Handoff::default();
-        handoff.open(Duration::seconds(25));
+        let _open = handoff.open(Duration::seconds(25));
         let now = crate::service::now();
         let r = handoff.reserve(3, now);
         r.hand_over(vec![
@@ -231,15 +245,36 @@ mod tests {
             handed(now + Duration::seconds(16)),
         ]);
         let taken = handoff.take(10, now, Duration::seconds(15));
-        let untils: Vec<_> = taken.iter().map(|h| h.delivery.lease_until).collect();
+        let untils = |rows: Vec<&webhook_delivery::Model>| -> Vec<_> {
+            rows.iter().map(|d| d.lease_until).collect()
+        };
         assert_eq!(
-            untils,
+            untils(taken.ready.iter().map(|h| &h.delivery).collect()),
             vec![
                 Some(now + Duration::seconds(25)),
                 Some(now + Duration::seconds(16))
             ]
         );
-        assert_eq!(handoff.waiting(), 0, "the late one is dropped, not kept");
+        assert_eq!(
+            untils(taken.late.iter().collect()),
+            vec![Some(now + Duration::seconds(10))],
+            "the late one, for its lease to be released"
+        );
+        assert_eq!(handoff.waiting(), 0);
         assert_eq!(handoff.reserve(ROOM + 1, now).count, ROOM, "all room back");
+    }
+
+    #[test]
+    fn a_stopped_dispatcher_closes_the_handoff() {
+        let handoff = Handoff::default();
+        let open = handoff.open(Duration::seconds(25));
+        let now = crate::service::now();
+        handoff
+            .reserve(2, now)
+            .hand_over(vec![handed(now + Duration::seconds(25))]);
+        assert_eq!(handoff.waiting(), 1);
+        drop(open);
+        assert_eq!(handoff.waiting(), 0, "left to its lease");
+        assert_eq!(handoff.reserve(5, now).count, 0, "nothing leased any more");
     }
 }
