@@ -347,17 +347,10 @@ pub async fn release(db: &Db, rows: &[webhook_delivery::Model]) -> AppResult<()>
     }
     let txn = begin_write(db).await?;
     for chunk in rows.chunks(RELEASED_PER_STATEMENT) {
-        let held = chunk.iter().fold(Condition::any(), |any, r| {
-            any.add(
-                Condition::all()
-                    .add(D::Id.eq(r.id))
-                    .add(D::LeasedBy.eq(r.leased_by)),
-            )
-        });
         webhook_delivery::Entity::update_many()
             .col_expr(D::LeaseUntil, Expr::value(Option::<DateTime<Utc>>::None))
             .col_expr(D::LeasedBy, Expr::value(Option::<Uuid>::None))
-            .filter(held)
+            .filter(still_held(chunk.iter()))
             .exec(&txn)
             .await?;
     }
@@ -455,18 +448,29 @@ pub async fn record_attempt<C: ConnectionTrait>(
         row.status = Set(DeliveryStatus::Failed.as_str().to_string());
         row.next_attempt_at = Set(None);
     }
-    // Only while the lease is still this attempt's: a redelivery or a
-    // takeover after an expired lease is not overwritten.
+    // Only while the lease is still this attempt's.
     webhook_delivery::Entity::update_many()
         .set(row)
-        .filter(webhook_delivery::Column::Id.eq(delivery.id))
-        .filter(webhook_delivery::Column::LeasedBy.eq(delivery.leased_by))
+        .filter(still_held(std::iter::once(delivery)))
         .exec(db)
         .await?;
     match endpoint {
         Some(endpoint) => endpoint_health(db, endpoint, outcome.succeeded, attempted_at).await,
         None => Ok(()),
     }
+}
+
+/// The rows among `rows` whose lease is still the one they were read with:
+/// a redelivery or a takeover after an expired lease is not overwritten.
+fn still_held<'a>(rows: impl Iterator<Item = &'a webhook_delivery::Model>) -> Condition {
+    use webhook_delivery::Column as D;
+    rows.fold(Condition::any(), |any, r| {
+        any.add(
+            Condition::all()
+                .add(D::Id.eq(r.id))
+                .add(D::LeasedBy.eq(r.leased_by)),
+        )
+    })
 }
 
 /// Rows of successful attempts updated by one statement: 10 bound values
@@ -480,18 +484,11 @@ async fn record_successes<C: ConnectionTrait>(db: &C, done: &[&Attempt]) -> AppR
     if done.is_empty() {
         return Ok(());
     }
-    let this = |a: &Attempt| D::Id.eq(a.delivery.id);
     let by_row = |value: fn(&Attempt) -> sea_orm::Value| {
         value_by_id(D::Id, done.iter().map(|a| (a.delivery.id, value(a))))
     };
-    // Only while the lease is still this attempt's, as in `record_attempt`.
-    let leased = done.iter().fold(Condition::any(), |any, a| {
-        any.add(
-            Condition::all()
-                .add(this(a))
-                .add(D::LeasedBy.eq(a.delivery.leased_by)),
-        )
-    });
+    // Only while the lease is still this attempt's.
+    let leased = still_held(done.iter().map(|a| &a.delivery));
     webhook_delivery::Entity::update_many()
         .col_expr(D::Status, Expr::value(DeliveryStatus::Succeeded.as_str()))
         .col_expr(D::Attempts, by_row(|a| (a.delivery.attempts + 1).into()))

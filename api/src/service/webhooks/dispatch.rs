@@ -149,18 +149,17 @@ impl Dispatcher {
                 // redeliveries, another process's leases run out) at least
                 // every POLL, so a steady stream of new deliveries cannot
                 // hold them back.
-                let (leased_first, leased_then) = if leased_at.elapsed() >= POLL {
-                    (free, 0)
-                } else {
-                    (0, free)
+                let lease_first = leased_at.elapsed() >= POLL;
+                let mut due = match lease_first {
+                    true => self.lease(free, &mut leased_at).await,
+                    false => Vec::new(),
                 };
-                let mut due = self.lease(leased_first, &mut leased_at).await;
                 // Each attempt gets a whole lease, as if it had leased now.
                 let Taken { ready, mut late } =
                     hub.handoff
                         .take(free - due.len(), crate::service::now(), self.lease_length());
-                if ready.is_empty() && due.is_empty() {
-                    due = self.lease(leased_then, &mut leased_at).await;
+                if ready.is_empty() && !lease_first {
+                    due = self.lease(free, &mut leased_at).await;
                 }
                 if ready.is_empty() && due.is_empty() {
                     self.release(&late).await;
@@ -213,12 +212,8 @@ impl Dispatcher {
         }
     }
 
-    /// Leases up to `limit` due deliveries (none if `limit` is 0), and notes
-    /// when it looked.
+    /// Leases up to `limit` due deliveries, and notes when it looked.
     async fn lease(&self, limit: usize, leased_at: &mut Instant) -> Vec<webhook_delivery::Model> {
-        if limit == 0 {
-            return Vec::new();
-        }
         *leased_at = Instant::now();
         match deliveries::lease_due(&self.db, limit as u64, self.lease_length()).await {
             Ok(d) => d,
@@ -460,7 +455,7 @@ fn truncate(mut s: String, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::service::webhooks::deliveries::pending;
+    use crate::service::webhooks::handoff::tests::handed_to;
 
     fn endpoint(enabled: bool) -> webhook_endpoint::Model {
         let at = crate::service::now();
@@ -488,25 +483,10 @@ mod tests {
             .into_iter()
             .map(|e| (e.id, Arc::new(e.clone())))
             .collect();
-        let at = crate::service::now();
-        let event = Arc::new(entity::event::Model {
-            id: crate::service::new_id(),
-            sequence: Some(1),
-            change_id: crate::service::new_id(),
-            event_type: "ORDER_CREATED".into(),
-            occurred_at: at,
-            subject_type: "order".into(),
-            subject_id: crate::service::new_id(),
-            actor_id: None,
-            source: "API".into(),
-            data: "{}".into(),
-        });
+        let until = crate::service::now() + chrono::Duration::seconds(60);
         let ready = [on.id, off.id, deleted, on.id]
             .into_iter()
-            .map(|endpoint| Handed {
-                delivery: pending(endpoint, event.id, at, None),
-                event: event.clone(),
-            })
+            .map(|endpoint| handed_to(endpoint, until))
             .collect();
         let mut late = Vec::new();
         let sent = sendable(ready, &targets, &mut late);

@@ -113,7 +113,8 @@ impl Handoff {
     }
 
     /// Deliveries waiting to be taken.
-    pub fn waiting(&self) -> usize {
+    #[cfg(test)]
+    fn waiting(&self) -> usize {
         lock(&self.waiting).len()
     }
 }
@@ -172,14 +173,16 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn handed(until: DateTime<Utc>) -> Handed {
+    /// A delivery of one (nil) event to `endpoint`, handed over with a lease
+    /// until `until`.
+    pub(in crate::service::webhooks) fn handed_to(endpoint: Uuid, until: DateTime<Utc>) -> Handed {
         let at = crate::service::now();
         Handed {
             delivery: crate::service::webhooks::deliveries::pending(
-                Uuid::nil(),
+                endpoint,
                 Uuid::nil(),
                 at,
                 Some((until, Uuid::nil())),
@@ -197,6 +200,10 @@ mod tests {
                 data: "{}".into(),
             }),
         }
+    }
+
+    fn handed(until: DateTime<Utc>) -> Handed {
+        handed_to(Uuid::nil(), until)
     }
 
     #[test]
