@@ -183,10 +183,9 @@ impl Default for Metrics {
 }
 
 impl Metrics {
-    pub fn observe_request(&self, route: &str, status: u16, elapsed: Duration) {
-        self.requests
-            .with_label_values(&[route, &status.to_string()])
-            .inc();
+    /// `status` is the code's digits (`"200"`).
+    pub fn observe_request(&self, route: &str, status: &str, elapsed: Duration) {
+        self.requests.with_label_values(&[route, status]).inc();
         self.latency.observe(elapsed.as_secs_f64());
     }
 

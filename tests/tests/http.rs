@@ -33,7 +33,8 @@ async fn health_readiness_and_metrics_answer() {
 #[tokio::test]
 async fn every_response_carries_a_request_id_and_echoes_a_plain_one() {
     let app = TestApp::spawn(Backend::Sqlite).await;
-    for path in ["/healthz", "/readyz", "/metrics", "/nowhere"] {
+    let mut made_ids = std::collections::HashSet::new();
+    for path in ["/healthz", "/readyz", "/metrics", "/nowhere", "/healthz"] {
         let res = app.client.get(app.url(path)).send().await.unwrap();
         let id = res
             .headers()
@@ -41,7 +42,10 @@ async fn every_response_carries_a_request_id_and_echoes_a_plain_one() {
             .expect("request id")
             .to_str()
             .unwrap();
-        assert!(!id.is_empty(), "{path}");
+        // Made by the server: a UUIDv7, so ids sort by the time they were made.
+        let made = uuid::Uuid::parse_str(id).expect("a UUID");
+        assert_eq!(made.get_version_num(), 7, "{path}: {id}");
+        assert!(made_ids.insert(made), "{path}: {id} was given twice");
     }
     let res = app
         .client

@@ -1,5 +1,8 @@
 //! Access to what every resolver needs: the database, the caller, the request.
 
+use std::net::IpAddr;
+use std::sync::Arc;
+
 use crate::service::db::Db;
 use async_graphql::{Context, ID};
 use uuid::Uuid;
@@ -10,12 +13,30 @@ use crate::error::{AppError, AppResult};
 use crate::service::RequestContext;
 
 /// The request id assigned by the HTTP layer (or taken from `x-request-id`).
+/// Shared, not copied: the span, the response header, the error messages
+/// and the audit entries of one request all carry it.
 #[derive(Clone, Debug)]
-pub struct RequestId(pub String);
+pub struct RequestId(pub Arc<str>);
 
 /// The client's address (the TCP peer; forwarded headers are not trusted).
-#[derive(Clone, Debug)]
-pub struct ClientAddr(pub String);
+/// `None` when the transport has no peer address.
+#[derive(Clone, Copy, Debug)]
+pub struct ClientAddr(pub Option<IpAddr>);
+
+impl ClientAddr {
+    pub fn of(req: &actix_web::HttpRequest) -> Self {
+        ClientAddr(req.peer_addr().map(|a| a.ip()))
+    }
+}
+
+impl std::fmt::Display for ClientAddr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Some(ip) => ip.fmt(f),
+            None => f.write_str("unknown"),
+        }
+    }
+}
 
 pub fn db<'a>(ctx: &'a Context<'_>) -> &'a Db {
     // Inserted by the schema builder for every server; absence is a wiring bug
@@ -32,7 +53,7 @@ pub fn principal<'a>(ctx: &'a Context<'_>) -> AppResult<&'a Principal> {
 /// The audit context of the current request.
 /// A fresh one per resolver call, so each mutation is one change.
 pub fn request_context(ctx: &Context<'_>) -> RequestContext {
-    let request_id = ctx.data::<RequestId>().ok().map(|r| r.0.clone());
+    let request_id = ctx.data::<RequestId>().ok().map(|r| r.0.to_string());
     let mut out = match principal(ctx) {
         Ok(p) => RequestContext::staff(p.staff_id, request_id),
         Err(_) => RequestContext {

@@ -121,10 +121,9 @@ impl StaffMutation {
         let tokens = ctx.data_unchecked::<std::sync::Arc<TokenService>>();
         let client = ctx
             .data::<ClientAddr>()
-            .map(|c| c.0.as_str())
-            .unwrap_or("unknown");
+            .map_or_else(|_| "unknown".to_string(), ToString::to_string);
         let (issued, staff) =
-            service::staff::login(db(ctx), tokens, &email, &password, client).await?;
+            service::staff::login(db(ctx), tokens, &email, &password, &client).await?;
         Ok(AuthPayload {
             token: issued.token,
             expires_at: issued.expires_at.into(),

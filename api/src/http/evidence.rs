@@ -89,8 +89,10 @@ pub async fn download(
             return Err(AppError::NotFound("evidence file"));
         };
         let stream = state.evidence.store.get(&sha256).await?;
-        let ctx =
-            RequestContext::staff(principal.staff_id, Some(super::observe::request_id(&req).0));
+        let ctx = RequestContext::staff(
+            principal.staff_id,
+            Some(super::observe::request_id(&req).0.to_string()),
+        );
         let txn = begin_write(&state.db).await?;
         audit::record(
             &txn,

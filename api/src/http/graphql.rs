@@ -69,34 +69,45 @@ pub async fn post(
         Ok(b) => b,
         Err(refused) => return refused,
     };
-    let value: serde_json::Value = match serde_json::from_slice(&body) {
-        Ok(v) => v,
-        Err(_) => {
-            return error_response(
-                StatusCode::BAD_REQUEST,
-                "malformed JSON body",
-                code::BAD_USER_INPUT,
-            )
-        }
-    };
-    if value.is_array() {
-        return error_response(
-            StatusCode::BAD_REQUEST,
-            "batched requests are not supported",
-            code::BAD_USER_INPUT,
-        );
-    }
-    let gql: async_graphql::Request = match serde_json::from_value(value) {
-        Ok(r) => r,
-        Err(_) => {
-            return error_response(
-                StatusCode::BAD_REQUEST,
-                "the body must be a GraphQL request object with a query string",
-                code::BAD_USER_INPUT,
-            )
+    let gql = match parse_body(&body) {
+        Ok(gql) => gql,
+        Err(message) => {
+            return error_response(StatusCode::BAD_REQUEST, message, code::BAD_USER_INPUT)
         }
     };
     handle(&req, gql, &state, media, started, Method::Post).await
+}
+
+/// A POST body as one GraphQL request, read straight into async-graphql's
+/// type; the refusal's message says whether the body was not JSON, a batch,
+/// or JSON of another shape.
+fn parse_body(body: &[u8]) -> Result<async_graphql::Request, &'static str> {
+    const MALFORMED: &str = "malformed JSON body";
+    const BATCH: &str = "batched requests are not supported";
+    const NOT_A_REQUEST: &str = "the body must be a GraphQL request object with a query string";
+    // serde reads a struct from an array too (its members in order), so a
+    // batch is told apart by its first character, before that can happen.
+    let batch = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[');
+    if batch {
+        return Err(
+            match serde_json::from_slice::<serde::de::IgnoredAny>(body) {
+                Ok(_) => BATCH,
+                Err(_) => MALFORMED,
+            },
+        );
+    }
+    match serde_json::from_slice::<async_graphql::Request>(body) {
+        Ok(gql) => Ok(gql),
+        Err(e) if !e.is_data() => Err(MALFORMED),
+        // A member of the wrong type (or given twice) stops serde before it
+        // has read the rest of the text: read it once more to tell text that
+        // is not JSON at all from JSON of another shape, as a client fixing
+        // its body needs to know which it sent.
+        Err(_) => match serde_json::from_slice::<serde::de::IgnoredAny>(body) {
+            Err(_) => Err(MALFORMED),
+            Ok(_) => Err(NOT_A_REQUEST),
+        },
+    }
 }
 
 pub async fn get(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
@@ -303,11 +314,7 @@ async fn execute(
     rid: &RequestId,
     deadline: Instant,
 ) -> async_graphql::Response {
-    let client = ClientAddr(
-        req.peer_addr()
-            .map(|a| a.ip().to_string())
-            .unwrap_or_else(|| "unknown".into()),
-    );
+    let client = ClientAddr::of(req);
     let span = tracing::info_span!(
         "graphql_operation",
         operation = gql.operation_name.as_deref().unwrap_or("anonymous")
@@ -365,4 +372,60 @@ fn timed_out(rid: &RequestId, after: Duration) -> async_graphql::Response {
     ext.set("reason", "TIMEOUT");
     err.extensions = Some(ext);
     async_graphql::Response::from_errors(vec![err])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_body_is_read_as_one_request_or_refused_with_what_was_wrong() {
+        const MALFORMED: &str = "malformed JSON body";
+        const BATCH: &str = "batched requests are not supported";
+        const NOT_A_REQUEST: &str = "the body must be a GraphQL request object with a query string";
+        for (body, refused) in [
+            (r#"not json"#, Some(MALFORMED)),
+            (r#"{"query": "{ a }""#, Some(MALFORMED)),
+            (r#"{"query": "{ a }"} {"#, Some(MALFORMED)),
+            (r#"{"query": 1, oops}"#, Some(MALFORMED)),
+            (r#"[{"query": "{ a }"}"#, Some(MALFORMED)),
+            (r#"[{"query": "{ a }"}]"#, Some(BATCH)),
+            (r#"[]"#, Some(BATCH)),
+            (" \n [\"{ a }\"]", Some(BATCH)),
+            (r#""{ a }""#, Some(NOT_A_REQUEST)),
+            (r#"null"#, Some(NOT_A_REQUEST)),
+            (r#"{"query": 1}"#, Some(NOT_A_REQUEST)),
+            (r#"{"query": "{ a }", "variables": 3}"#, Some(NOT_A_REQUEST)),
+            // Two values for one member: which one a proxy in front acted on
+            // is unknown, so neither is run.
+            (
+                r#"{"query": "{ a }", "query": "{ b }"}"#,
+                Some(NOT_A_REQUEST),
+            ),
+            (r#"{}"#, None),
+            (r#"{"query": "{ a }", "unknown": true}"#, None),
+        ] {
+            assert_eq!(parse_body(body.as_bytes()).err(), refused, "{body}");
+        }
+    }
+
+    #[test]
+    fn a_body_keeps_its_variables_operation_and_extensions() {
+        let body = br#"{"query": "query Q($id: ID!) { claim(id: $id) { id } }",
+            "operationName": "Q", "variables": {"id": "c-1", "n": [1, 2.5, null]},
+            "extensions": {"persistedQuery": {"version": 1, "sha256Hash": "ab"}}}"#;
+        let gql = parse_body(body).unwrap();
+        assert_eq!(gql.query, "query Q($id: ID!) { claim(id: $id) { id } }");
+        assert_eq!(gql.operation_name.as_deref(), Some("Q"));
+        assert_eq!(
+            gql.variables.into_value().into_json().unwrap(),
+            serde_json::json!({"id": "c-1", "n": [1, 2.5, null]})
+        );
+        assert_eq!(
+            gql.extensions
+                .get("persistedQuery")
+                .map(|v| v.clone().into_json().unwrap()),
+            Some(serde_json::json!({"version": 1, "sha256Hash": "ab"}))
+        );
+    }
 }

@@ -75,7 +75,7 @@ fn is_ping(req: &HttpRequest, body: &[u8]) -> bool {
 async fn store(req: &HttpRequest, state: &AppState, msg: Message) -> HttpResponse {
     let rid = request_id(req);
     let ctx = RequestContext {
-        request_id: Some(rid.0.clone()),
+        request_id: Some(rid.0.to_string()),
         faults: state.settings.faults.clone(),
         ..RequestContext::system()
     };

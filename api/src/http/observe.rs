@@ -3,6 +3,7 @@
 //! access-log line per request), then [`observe`]: the id echoed back, the
 //! access metrics, and the count of requests in flight.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use actix_web::body::MessageBody;
@@ -17,9 +18,12 @@ use crate::graphql::context::RequestId;
 
 const REQUEST_ID: &str = "x-request-id";
 
-/// Accepts a client's request id when it is short and plain; otherwise makes one.
-fn request_id_for(req: &ServiceRequest) -> String {
-    req.headers()
+/// Accepts a client's request id when it is short and plain; otherwise uses
+/// the UUIDv7 `TracingLogger` made for the request (its `uuid_v7` feature),
+/// rather than drawing random bits a second time.
+fn request_id_for(req: &ServiceRequest) -> Arc<str> {
+    let chosen = req
+        .headers()
         .get(REQUEST_ID)
         .and_then(|v| v.to_str().ok())
         .filter(|v| {
@@ -27,14 +31,25 @@ fn request_id_for(req: &ServiceRequest) -> String {
                 && v.len() <= 64
                 && v.chars()
                     .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-        })
-        .map(str::to_string)
-        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string())
+        });
+    if let Some(id) = chosen {
+        return Arc::from(id);
+    }
+    let made = req
+        .extensions()
+        .get::<tracing_actix_web::RequestId>()
+        .map(|id| **id)
+        .unwrap_or_else(uuid::Uuid::now_v7);
+    Arc::from(
+        &*made
+            .hyphenated()
+            .encode_lower(&mut uuid::Uuid::encode_buffer()),
+    )
 }
 
 /// The request's route pattern (`/graphql`, `/evidence/{id}/file`), worked
 /// out once by [`RequestSpan`] for the span and the metrics alike.
-struct Route(String);
+struct Route(Arc<str>);
 
 /// The root span of a request, for `TracingLogger`: it also gives the
 /// request its id (ours, which a client may choose, rather than the crate's),
@@ -44,7 +59,9 @@ pub struct RequestSpan;
 impl RootSpanBuilder for RequestSpan {
     fn on_request_start(req: &ServiceRequest) -> Span {
         let request_id = request_id_for(req);
-        let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
+        let route: Arc<str> = req
+            .match_pattern()
+            .map_or_else(|| "unmatched".into(), Arc::from);
         {
             let mut extensions = req.extensions_mut();
             extensions.insert(RequestId(request_id.clone()));
@@ -95,12 +112,12 @@ where
     S::Future: 'static,
 {
     let request_id = request_id(req.request()).0;
-    let route = req
+    let route: Arc<str> = req
         .extensions()
         .get::<Route>()
         .map(|r| r.0.clone())
-        .or_else(|| req.match_pattern())
-        .unwrap_or_else(|| "unmatched".to_string());
+        .or_else(|| req.match_pattern().map(Arc::from))
+        .unwrap_or_else(|| "unmatched".into());
     let metrics = req
         .app_data::<web::Data<AppState>>()
         .map(|s| s.metrics.clone());
@@ -119,7 +136,7 @@ where
                 .insert(header::HeaderName::from_static(REQUEST_ID), v);
         }
         if let Some(m) = metrics {
-            m.observe_request(&route, res.status().as_u16(), elapsed);
+            m.observe_request(&route, res.status().as_str(), elapsed);
         }
         Ok(res)
     }
@@ -130,5 +147,5 @@ pub fn request_id(req: &HttpRequest) -> RequestId {
     req.extensions()
         .get::<RequestId>()
         .cloned()
-        .unwrap_or_else(|| RequestId(uuid::Uuid::now_v7().to_string()))
+        .unwrap_or_else(|| RequestId(uuid::Uuid::now_v7().to_string().into()))
 }

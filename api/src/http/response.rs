@@ -17,6 +17,8 @@
 //! input scalars raise coded errors, so nothing depends on async-graphql's
 //! messages.
 
+use std::collections::BTreeMap;
+
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpRequest, HttpResponse};
 use async_graphql::{ErrorExtensionValues, ServerError, Value};
@@ -121,30 +123,37 @@ pub fn write(response: async_graphql::Response, media: Media) -> HttpResponse {
             }
         }
     };
-    let mut body = serde_json::Map::new();
     // The spec's request errors have no `data` entry at all; JSON clients
     // have always had `data: null` and keep it.
-    if !(request_error && media == Media::GraphqlResponse) {
-        body.insert(
-            "data".into(),
-            serde_json::to_value(&response.data).unwrap_or_default(),
-        );
+    let body = Body {
+        data: (!(request_error && media == Media::GraphqlResponse)).then_some(&response.data),
+        errors: &response.errors,
+        extensions: &response.extensions,
+    };
+    match serde_json::to_vec(&body) {
+        Ok(bytes) => HttpResponse::build(status)
+            .content_type(media.content_type())
+            .body(bytes),
+        Err(e) => {
+            // Only a value that cannot be JSON gets here (a map keyed by
+            // something other than strings): a bug, not the client's.
+            tracing::error!(error = %e, "a GraphQL response could not be written as JSON");
+            HttpResponse::InternalServerError().finish()
+        }
     }
-    if !response.errors.is_empty() {
-        body.insert(
-            "errors".into(),
-            serde_json::to_value(&response.errors).unwrap_or_default(),
-        );
-    }
-    if !response.extensions.is_empty() {
-        body.insert(
-            "extensions".into(),
-            serde_json::to_value(&response.extensions).unwrap_or_default(),
-        );
-    }
-    HttpResponse::build(status)
-        .content_type(media.content_type())
-        .json(serde_json::Value::Object(body))
+}
+
+/// A response's JSON body, written straight from async-graphql's values.
+/// `data` keeps the order the query selected its fields in (the spec's
+/// ordered response map).
+#[derive(serde::Serialize)]
+struct Body<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data: Option<&'a Value>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    errors: &'a [ServerError],
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    extensions: &'a BTreeMap<String, Value>,
 }
 
 /// Gives every error a contract code, hides internal messages behind the
@@ -345,6 +354,47 @@ mod tests {
             &Metrics::default(),
             Some(query),
         )
+    }
+
+    async fn body_of(response: async_graphql::Response, media: Media) -> (StatusCode, String) {
+        let written = write(response, media);
+        let status = written.status();
+        let bytes = actix_web::body::to_bytes(written.into_body())
+            .await
+            .unwrap();
+        (status, String::from_utf8(bytes.to_vec()).unwrap())
+    }
+
+    #[tokio::test]
+    async fn a_body_lists_fields_in_the_order_the_query_selected_them() {
+        let schema = Schema::new(Query, EmptyMutation, EmptySubscription);
+        let response = schema.execute("{ fine b: echo(n: 2) a: echo(n: 1) }").await;
+        let (status, body) = body_of(response, Media::Json).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body, r#"{"data":{"fine":1,"b":2,"a":1}}"#);
+    }
+
+    #[tokio::test]
+    async fn a_request_error_has_no_data_only_in_the_graphql_response_media() {
+        for (media, status, data) in [
+            (Media::Json, StatusCode::OK, Some(serde_json::Value::Null)),
+            (Media::GraphqlResponse, StatusCode::BAD_REQUEST, None),
+        ] {
+            let (got, body) = body_of(run("{ nope }").await, media).await;
+            assert_eq!(got, status, "{media:?}");
+            let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+            assert_eq!(body.get("data").cloned(), data, "{media:?}: {body}");
+            assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+            assert!(body.get("extensions").is_none(), "{body}");
+        }
+        // A field error keeps `data` in both, beside its error.
+        for media in [Media::Json, Media::GraphqlResponse] {
+            let (got, body) = body_of(run("{ fine careless }").await, media).await;
+            assert_eq!(got, StatusCode::OK);
+            let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+            assert_eq!(body["data"]["fine"], 1, "{body}");
+            assert_eq!(body["errors"][0]["path"], serde_json::json!(["careless"]));
+        }
     }
 
     #[tokio::test]

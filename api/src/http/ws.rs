@@ -89,11 +89,7 @@ pub async fn upgrade(
         header::SEC_WEBSOCKET_PROTOCOL,
         HeaderValue::from_static(PROTOCOL),
     );
-    let client = ClientAddr(
-        req.peer_addr()
-            .map(|a| a.ip().to_string())
-            .unwrap_or_else(|| "unknown".into()),
-    );
+    let client = ClientAddr::of(&req);
     let connection = Connection {
         state: state.into_inner(),
         session,
@@ -389,7 +385,7 @@ impl Connection {
         let gql = gql
             .data(caller.auth.clone())
             .data(self.rid.clone())
-            .data(self.client.clone());
+            .data(self.client);
         // Every event is read afresh: loaders keep nothing between them.
         let gql = loaders::register(gql, &self.state.db, false);
         let state = self.state.clone();
