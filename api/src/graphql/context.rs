@@ -13,8 +13,8 @@ use crate::error::{AppError, AppResult};
 use crate::service::RequestContext;
 
 /// The request id assigned by the HTTP layer (or taken from `x-request-id`).
-/// Shared, not copied: the span, the response header, the error messages
-/// and the audit entries of one request all carry it.
+/// Shared: every step of a request that passes it on clones a pointer, not
+/// the text.
 #[derive(Clone, Debug)]
 pub struct RequestId(pub Arc<str>);
 

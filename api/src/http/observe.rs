@@ -38,11 +38,16 @@ fn request_id_for(req: &ServiceRequest) -> Arc<str> {
     let made = req
         .extensions()
         .get::<tracing_actix_web::RequestId>()
-        .map(|id| **id)
-        .unwrap_or_else(uuid::Uuid::now_v7);
+        .map(|id| **id);
+    made_id(made)
+}
+
+/// A request id the server makes: `TracingLogger`'s UUID when there is one,
+/// else a new UUIDv7.
+fn made_id(made: Option<uuid::Uuid>) -> Arc<str> {
+    let id = made.unwrap_or_else(uuid::Uuid::now_v7);
     Arc::from(
-        &*made
-            .hyphenated()
+        &*id.hyphenated()
             .encode_lower(&mut uuid::Uuid::encode_buffer()),
     )
 }
@@ -147,5 +152,5 @@ pub fn request_id(req: &HttpRequest) -> RequestId {
     req.extensions()
         .get::<RequestId>()
         .cloned()
-        .unwrap_or_else(|| RequestId(uuid::Uuid::now_v7().to_string().into()))
+        .unwrap_or_else(|| RequestId(made_id(None)))
 }

@@ -37,28 +37,36 @@ pub struct Handed {
 }
 
 /// The process's in-memory queue between the sequencer and the dispatcher.
-/// Closed (no room) until a dispatcher opens it, so a process without one
-/// leases nothing it would not send.
-#[derive(Debug, Default)]
+/// Closed until a dispatcher opens it, so a process without one leases
+/// nothing it would not send.
+#[derive(Debug)]
 pub struct Handoff {
     /// Deliveries a round may still lease: [`ROOM`] less those reserved by a
-    /// round in progress or waiting in `waiting`.
+    /// round in progress or waiting in `waiting`, open or closed alike.
     room: AtomicUsize,
-    /// The dispatcher's lease, set when it opens the handoff.
+    /// The dispatcher's lease while it has the handoff open; `None` is
+    /// closed.
     lease: Mutex<Option<Duration>>,
     waiting: Mutex<VecDeque<Handed>>,
+}
+
+impl Default for Handoff {
+    fn default() -> Self {
+        Handoff {
+            room: AtomicUsize::new(ROOM),
+            lease: Mutex::new(None),
+            waiting: Mutex::new(VecDeque::new()),
+        }
+    }
 }
 
 impl Handoff {
     /// Called by the dispatcher when it starts: from now on rounds lease
     /// their deliveries for `lease` and hand them over, until the returned
-    /// guard is dropped (the dispatcher stopped): then the handoff closes
-    /// for good, and what waits in it is left to its leases.
+    /// guard is dropped (the dispatcher stopped): then the handoff closes,
+    /// and what waits in it is left to its leases.
     pub fn open(&self, lease: Duration) -> Opened<'_> {
-        let mut current = lock(&self.lease);
-        if current.replace(lease).is_none() {
-            self.room.fetch_add(ROOM, Ordering::AcqRel);
-        }
+        *lock(&self.lease) = Some(lease);
         Opened(self)
     }
 
@@ -66,21 +74,30 @@ impl Handoff {
     /// round does not hand over returns to the room when the reservation is
     /// dropped (the round failed, or it queued fewer).
     pub fn reserve(&self, want: usize, at: DateTime<Utc>) -> Reservation<'_> {
-        let lease = *lock(&self.lease);
-        let count = match lease {
-            Some(_) if want > 0 => self
-                .room
-                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |room| {
-                    Some(room - room.min(want))
-                })
-                .map_or(0, |room| room.min(want)),
-            _ => 0,
+        let lease = match want {
+            0 => None,
+            _ => *lock(&self.lease),
         };
+        let Some(lease) = lease else {
+            // Nothing to lease: no holder drawn for rows never written.
+            return Reservation {
+                handoff: self,
+                count: 0,
+                lease_id: Uuid::nil(),
+                until: at,
+            };
+        };
+        let count = self
+            .room
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |room| {
+                Some(room - room.min(want))
+            })
+            .map_or(0, |room| room.min(want));
         Reservation {
             handoff: self,
             count,
             lease_id: crate::service::new_id(),
-            until: at + lease.unwrap_or_default(),
+            until: at + lease,
         }
     }
 
@@ -133,7 +150,8 @@ pub struct Opened<'a>(&'a Handoff);
 impl Drop for Opened<'_> {
     fn drop(&mut self) {
         *lock(&self.0.lease) = None;
-        lock(&self.0.waiting).clear();
+        let dropped = std::mem::take(&mut *lock(&self.0.waiting)).len();
+        self.0.room.fetch_add(dropped, Ordering::AcqRel);
     }
 }
 
@@ -283,5 +301,8 @@ pub(super) mod tests {
         drop(open);
         assert_eq!(handoff.waiting(), 0, "left to its lease");
         assert_eq!(handoff.reserve(5, now).count, 0, "nothing leased any more");
+        // Opened again, it has its whole room, not more.
+        let _open = handoff.open(Duration::seconds(25));
+        assert_eq!(handoff.reserve(ROOM + 1, now).count, ROOM);
     }
 }
