@@ -53,6 +53,39 @@ async fn login_returns_a_token_that_identifies_the_staff_member() {
     .await;
 }
 
+/// A login attempt is recorded (and throttled) under the TCP peer's address,
+/// which reaches the resolver with the request; a forwarded-for header is
+/// the client's own claim and is not taken.
+#[tokio::test]
+async fn a_login_attempt_is_recorded_under_the_peers_address_not_a_header() {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    on_every_backend(|app| async move {
+        let staff = app.staff(&[Role::Analyst]).await;
+        let body: Value = app
+            .client
+            .post(app.url("/graphql"))
+            .header("x-forwarded-for", "203.0.113.9")
+            .header("forwarded", "for=203.0.113.9")
+            .json(&json!({ "query": LOGIN, "variables": { "e": staff.email, "p": "not the password" } }))
+            .send()
+            .await
+            .expect("sent")
+            .json()
+            .await
+            .expect("JSON");
+        assert_error(&body, "UNAUTHENTICATED");
+        let attempts = entity::login_attempt::Entity::find()
+            .filter(entity::login_attempt::Column::Email.eq(staff.email.as_str()))
+            .filter(entity::login_attempt::Column::Succeeded.eq(false))
+            .all(&app.db)
+            .await
+            .unwrap();
+        let addresses: Vec<&str> = attempts.iter().map(|a| a.client_addr.as_str()).collect();
+        assert_eq!(addresses, ["127.0.0.1"], "{:?}", app.backend);
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn wrong_password_and_unknown_email_fail_the_same_way() {
     on_every_backend(|app| async move {

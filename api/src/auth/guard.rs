@@ -2,7 +2,6 @@
 
 use async_graphql::{Context, Guard};
 
-use super::AuthState;
 use crate::domain::Role;
 use crate::error::AppError;
 
@@ -26,10 +25,7 @@ impl RoleGuard {
 
 impl Guard for RoleGuard {
     async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
-        let principal = ctx
-            .data::<AuthState>()
-            .map_err(|_| AppError::Unauthenticated)?
-            .principal()?;
+        let principal = crate::graphql::context::principal(ctx)?;
         match self.allowed {
             Some(allowed) if !principal.has_any(allowed) => Err(AppError::Forbidden.into()),
             _ => Ok(()),

@@ -10,6 +10,7 @@ use uuid::Uuid;
 use crate::auth::{AuthState, Principal};
 use crate::domain::page::{CursorKey, ListCursors, PageRequest};
 use crate::error::{AppError, AppResult};
+use crate::graphql::loaders::Loaders;
 use crate::service::RequestContext;
 
 /// The request id assigned by the HTTP layer (or taken from `x-request-id`).
@@ -38,6 +39,34 @@ impl std::fmt::Display for ClientAddr {
     }
 }
 
+/// What one request brings to its resolvers: its caller, id, client address
+/// and loaders. async-graphql boxes every Context entry in a map of its own
+/// per request, so these travel as one entry rather than four.
+pub struct RequestScope {
+    pub auth: AuthState,
+    pub request_id: RequestId,
+    pub client: ClientAddr,
+    pub loaders: Loaders,
+}
+
+impl RequestScope {
+    /// Gives `req` this scope.
+    pub fn attach(self, req: async_graphql::Request) -> async_graphql::Request {
+        req.data(self)
+    }
+}
+
+/// The current request's scope; `None` only for a request built without one
+/// (a wiring bug, refused as unauthenticated or internal by the callers).
+pub fn scope<'a>(ctx: &'a Context<'_>) -> Option<&'a RequestScope> {
+    ctx.data::<RequestScope>().ok()
+}
+
+/// Who is calling: unauthenticated when the request has no scope.
+pub fn auth<'a>(ctx: &'a Context<'_>) -> AppResult<&'a AuthState> {
+    scope(ctx).map(|s| &s.auth).ok_or(AppError::Unauthenticated)
+}
+
 pub fn db<'a>(ctx: &'a Context<'_>) -> &'a Db {
     // Inserted by the schema builder for every server; absence is a wiring bug
     // caught by the first test that runs a query.
@@ -45,15 +74,13 @@ pub fn db<'a>(ctx: &'a Context<'_>) -> &'a Db {
 }
 
 pub fn principal<'a>(ctx: &'a Context<'_>) -> AppResult<&'a Principal> {
-    ctx.data::<AuthState>()
-        .map_err(|_| AppError::Unauthenticated)?
-        .principal()
+    auth(ctx)?.principal()
 }
 
 /// The audit context of the current request.
 /// A fresh one per resolver call, so each mutation is one change.
 pub fn request_context(ctx: &Context<'_>) -> RequestContext {
-    let request_id = ctx.data::<RequestId>().ok().map(|r| r.0.to_string());
+    let request_id = scope(ctx).map(|s| s.request_id.0.to_string());
     let mut out = match principal(ctx) {
         Ok(p) => RequestContext::staff(p.staff_id, request_id),
         Err(_) => RequestContext {

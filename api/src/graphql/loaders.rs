@@ -311,9 +311,9 @@ where
     K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
     L: Lazy + Loader<K>,
 {
-    let loaders = ctx
-        .data::<Loaders>()
-        .map_err(|_| crate::error::AppError::internal("the request has no loaders registered"))?;
+    let loaders = &super::context::scope(ctx)
+        .ok_or_else(|| crate::error::AppError::internal("the request has no loaders registered"))?
+        .loaders;
     Ok(L::cell(&loaders.cells)
         .get_or_init(|| request_loader::<K, L>(L::make(&loaders.db), loaders.cache)))
 }
@@ -369,7 +369,7 @@ lazy_loaders!(
 );
 
 /// Every loader of a request, created fresh per request (their caches must
-/// never outlive it).
+/// never outlive it), and carried in its [`RequestScope`](super::context::RequestScope).
 ///
 /// Queries cache what they load, so a row loaded twice in one query is read
 /// once. Mutations do not: a later mutation of the same request may
@@ -385,12 +385,16 @@ lazy_loaders!(
 /// (BENCHMARKS.md). Without the feature (`api/Cargo.toml`) it is async-io's
 /// timer, which is ready at once for a zero delay and never starts its
 /// reactor.
-pub fn register(req: async_graphql::Request, db: &Db, cache: bool) -> async_graphql::Request {
-    req.data(Loaders {
-        db: db.clone(),
-        cache,
-        cells: LoaderCells::default(),
-    })
+impl Loaders {
+    /// A request's loaders, none made yet; `cache` is false for mutations
+    /// and subscriptions.
+    pub fn new(db: &Db, cache: bool) -> Loaders {
+        Loaders {
+            db: db.clone(),
+            cache,
+            cells: LoaderCells::default(),
+        }
+    }
 }
 
 #[cfg(test)]

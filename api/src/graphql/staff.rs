@@ -7,12 +7,12 @@ use entity::staff;
 
 use super::access::reads;
 use super::connection::{connection_from, PageConnection};
-use super::context::{db, page_request, parse_id, principal, request_context, ClientAddr};
+use super::context::{db, page_request, parse_id, principal, request_context, scope, ClientAddr};
 use super::loaders::{load, StaffLoader};
 use super::scalars::Timestamp;
 use crate::auth::guard::roles;
 use crate::auth::jwt::TokenService;
-use crate::auth::{AuthState, RoleGuard};
+use crate::auth::RoleGuard;
 use crate::domain::email::mask_email;
 use crate::domain::{Role, RoleSet};
 use crate::error::AppError;
@@ -29,11 +29,7 @@ impl Staff {
     /// ADMIN and the staff member themselves see the address; everyone
     /// else sees it masked (the name says who it is).
     async fn email(&self, ctx: &Context<'_>) -> String {
-        let full = match ctx
-            .data::<AuthState>()
-            .ok()
-            .and_then(|a| a.principal().ok())
-        {
+        let full = match principal(ctx).ok() {
             Some(p) => p.staff_id == self.0.id || p.has_any(roles::ADMIN),
             // No caller yet: only `login` returns staff then, to the person
             // who just proved the password.
@@ -119,9 +115,10 @@ impl StaffMutation {
         password: String,
     ) -> Result<AuthPayload> {
         let tokens = ctx.data_unchecked::<std::sync::Arc<TokenService>>();
-        let client = ctx
-            .data::<ClientAddr>()
-            .map_or_else(|_| "unknown".to_string(), ToString::to_string);
+        let client = scope(ctx)
+            .map(|s| s.client)
+            .unwrap_or(ClientAddr(None))
+            .to_string();
         let (issued, staff) =
             service::staff::login(db(ctx), tokens, &email, &password, &client).await?;
         Ok(AuthPayload {

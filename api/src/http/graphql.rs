@@ -16,9 +16,10 @@ use super::response::{error_response, finish_errors, refusal, write, Media};
 use super::{body, upload, AppState};
 use crate::config::Environment;
 use crate::error::{code, AppError};
-use crate::graphql::context::{ClientAddr, RequestId};
+use crate::graphql::context::{ClientAddr, RequestId, RequestScope};
+use crate::graphql::limits;
+use crate::graphql::loaders::Loaders;
 use crate::graphql::validation::Validation;
-use crate::graphql::{limits, loaders};
 
 pub async fn post(
     req: HttpRequest,
@@ -326,9 +327,13 @@ async fn execute(
             Ok(auth) => auth,
             Err(err) => return refusal(&err),
         };
-        let gql = gql.data(auth).data(rid.clone()).data(client);
-        let cache = prepared.operation == Operation::Query;
-        let gql = loaders::register(gql, &state.db, cache);
+        let gql = RequestScope {
+            auth,
+            request_id: rid.clone(),
+            client,
+            loaders: Loaders::new(&state.db, prepared.operation == Operation::Query),
+        }
+        .attach(gql);
         let reused = matches!(prepared.validation, Validation::AlreadyDone);
         state.metrics.observe_validation(reused);
         let schema = if reused {

@@ -39,8 +39,9 @@ use super::response::{error_response, finish_errors, is_request_error};
 use super::AppState;
 use crate::auth::AuthState;
 use crate::error::{code, AppError};
-use crate::graphql::context::{ClientAddr, RequestId};
-use crate::graphql::{limits, loaders};
+use crate::graphql::context::{ClientAddr, RequestId, RequestScope};
+use crate::graphql::limits;
+use crate::graphql::loaders::Loaders;
 
 /// The sub-protocol spoken here.
 pub const PROTOCOL: &str = "graphql-transport-ws";
@@ -382,12 +383,14 @@ impl Connection {
             )));
         }
         let query = std::mem::take(&mut gql.query);
-        let gql = gql
-            .data(caller.auth.clone())
-            .data(self.rid.clone())
-            .data(self.client);
-        // Every event is read afresh: loaders keep nothing between them.
-        let gql = loaders::register(gql, &self.state.db, false);
+        let gql = RequestScope {
+            auth: caller.auth.clone(),
+            request_id: self.rid.clone(),
+            client: self.client,
+            // Every event is read afresh: loaders keep nothing between them.
+            loaders: Loaders::new(&self.state.db, false),
+        }
+        .attach(gql);
         let state = self.state.clone();
         let rid = self.rid.clone();
         let id = id.to_string();
