@@ -53,26 +53,21 @@ async fn login_returns_a_token_that_identifies_the_staff_member() {
     .await;
 }
 
-/// A login attempt is recorded (and throttled) under the TCP peer's address,
-/// which reaches the resolver with the request; a forwarded-for header is
-/// the client's own claim and is not taken.
+/// A login attempt is recorded under the TCP peer's address (the key the
+/// per-address throttle counts), which reaches the resolver with the
+/// request; a forwarded-for header is the client's own claim and is not
+/// taken.
 #[tokio::test]
 async fn a_login_attempt_is_recorded_under_the_peers_address_not_a_header() {
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
     on_every_backend(|app| async move {
         let staff = app.staff(&[Role::Analyst]).await;
-        let body: Value = app
+        let request = app
             .client
             .post(app.url("/graphql"))
             .header("x-forwarded-for", "203.0.113.9")
-            .header("forwarded", "for=203.0.113.9")
-            .json(&json!({ "query": LOGIN, "variables": { "e": staff.email, "p": "not the password" } }))
-            .send()
-            .await
-            .expect("sent")
-            .json()
-            .await
-            .expect("JSON");
+            .header("forwarded", "for=203.0.113.9");
+        let body = send_login(request, &staff.email, "not the password").await;
         assert_error(&body, "UNAUTHENTICATED");
         let attempts = entity::login_attempt::Entity::find()
             .filter(entity::login_attempt::Column::Email.eq(staff.email.as_str()))
@@ -350,6 +345,19 @@ async fn a_login_upgrades_a_hash_made_with_older_parameters() {
     .await;
 }
 
+/// Sends `login` with `request` (a POST to `/graphql`, with whatever
+/// headers the test adds) and reads the JSON answer.
+async fn send_login(request: reqwest::RequestBuilder, email: &str, password: &str) -> Value {
+    request
+        .json(&json!({ "query": LOGIN, "variables": { "e": email, "p": password } }))
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("JSON")
+}
+
 /// Fires `n` logins at once, alternating between two servers; returns the
 /// error codes (None for a success).
 async fn burst(
@@ -363,15 +371,7 @@ async fn burst(
         let (client, url) = (server.client.clone(), server.url("/graphql"));
         let (email, password) = login(i);
         calls.push(tokio::spawn(async move {
-            let body: Value = client
-                .post(url)
-                .json(&json!({ "query": LOGIN, "variables": { "e": email, "p": password } }))
-                .send()
-                .await
-                .expect("sent")
-                .json()
-                .await
-                .expect("JSON");
+            let body = send_login(client.post(url), &email, &password).await;
             tests::error_code(&body).map(str::to_string)
         }));
     }

@@ -57,7 +57,9 @@ impl RequestScope {
 }
 
 /// The current request's scope; `None` only for a request built without one
-/// (a wiring bug, refused as unauthenticated or internal by the callers).
+/// (a wiring bug). Guards and `principal` then refuse the caller as
+/// unauthenticated, loaders fail as internal, and the rest go on without it
+/// (`login` records the address as `unknown`).
 pub fn scope<'a>(ctx: &'a Context<'_>) -> Option<&'a RequestScope> {
     ctx.data::<RequestScope>().ok()
 }

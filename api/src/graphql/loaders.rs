@@ -280,11 +280,11 @@ where
     Ok(rows.into_iter().map(node).collect())
 }
 
-/// A loader as registered for one request.
+/// A loader as one request uses it.
 pub type RequestLoader<L> = DataLoader<L, HashMapCache>;
 
 /// `loader` as one request uses it: no batching delay, the fetch spawned
-/// after a few yields, its cache on or off (see [`register`]).
+/// after a few yields, its cache on or off (see [`Loaders::new`]).
 fn request_loader<K, L>(loader: L, cache: bool) -> RequestLoader<L>
 where
     K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
@@ -312,7 +312,7 @@ where
     L: Lazy + Loader<K>,
 {
     let loaders = &super::context::scope(ctx)
-        .ok_or_else(|| crate::error::AppError::internal("the request has no loaders registered"))?
+        .ok_or_else(|| crate::error::AppError::internal("the request has no RequestScope"))?
         .loaders;
     Ok(L::cell(&loaders.cells)
         .get_or_init(|| request_loader::<K, L>(L::make(&loaders.db), loaders.cache)))
@@ -368,26 +368,26 @@ lazy_loaders!(
     CustomerOrdersLoader => customer_orders,
 );
 
-/// Every loader of a request, created fresh per request (their caches must
-/// never outlive it), and carried in its [`RequestScope`](super::context::RequestScope).
-///
-/// Queries cache what they load, so a row loaded twice in one query is read
-/// once. Mutations do not: a later mutation of the same request may
-/// change a row an earlier one already loaded.
-///
-/// The batching delay is zero, and the fetch task first yields a few
-/// times: each actix worker runs a single-threaded runtime, so by then every
-/// resolver of the level has queued its key, even when tokio's cooperative
-/// budget cut the level's first poll short. async-graphql still starts each
-/// batch with a sleep of that zero delay. With its `tokio-timer` feature
-/// that was a tokio sleep, which rounds up to the timer's next millisecond
-/// tick: every loader level of every request waited for a tick
-/// (BENCHMARKS.md). Without the feature (`api/Cargo.toml`) it is async-io's
-/// timer, which is ready at once for a zero delay and never starts its
-/// reactor.
 impl Loaders {
-    /// A request's loaders, none made yet; `cache` is false for mutations
-    /// and subscriptions.
+    /// A request's loaders, none made yet, for its
+    /// [`RequestScope`](super::context::RequestScope): created fresh per
+    /// request, since their caches must never outlive it. `cache` is true
+    /// for queries only.
+    ///
+    /// Queries cache what they load, so a row loaded twice in one query is read
+    /// once. Mutations do not: a later mutation of the same request may
+    /// change a row an earlier one already loaded.
+    ///
+    /// The batching delay is zero, and the fetch task first yields a few
+    /// times: each actix worker runs a single-threaded runtime, so by then every
+    /// resolver of the level has queued its key, even when tokio's cooperative
+    /// budget cut the level's first poll short. async-graphql still starts each
+    /// batch with a sleep of that zero delay. With its `tokio-timer` feature
+    /// that was a tokio sleep, which rounds up to the timer's next millisecond
+    /// tick: every loader level of every request waited for a tick
+    /// (BENCHMARKS.md). Without the feature (`api/Cargo.toml`) it is async-io's
+    /// timer, which is ready at once for a zero delay and never starts its
+    /// reactor.
     pub fn new(db: &Db, cache: bool) -> Loaders {
         Loaders {
             db: db.clone(),

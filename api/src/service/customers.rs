@@ -91,7 +91,7 @@ pub async fn upsert_for_order<C: ConnectionTrait>(
 
 /// What `customers(search:)` matches.
 pub struct CustomerSearch {
-    /// Trimmed, 1 to [`MAX_FILTER_TEXT`] characters.
+    /// Trimmed, 1 to [`MAX_FILTER_TEXT`](crate::service::text::MAX_FILTER_TEXT) characters.
     pub text: String,
     /// Whether the caller sees email addresses: then any part of an email
     /// matches; otherwise only a whole address does, so the search cannot

@@ -51,13 +51,13 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<Db, DbErr> {
 }
 
 /// The connection pool every query goes through: sea-orm's, with each
-/// statement's date-times bound so the backend keeps them ([`bind`]).
+/// statement's date-times bound so the backend keeps them (`bind`, below).
 #[derive(Clone, Debug)]
 pub struct Db(DatabaseConnection);
 
 impl Db {
     /// The sea-orm pool underneath, for what takes one by type (the
-    /// migrator). Statements sent through it skip [`bind`]: never write a
+    /// migrator). Statements sent through it skip `bind`: never write a
     /// date-time through it.
     pub fn unbound(&self) -> &DatabaseConnection {
         &self.0
@@ -252,7 +252,7 @@ fn write_turn(db: &Db) -> Option<Arc<Semaphore>> {
 /// Begins a transaction that will write. On SQLite it is `BEGIN IMMEDIATE`: the
 /// write lock is taken up front, so concurrent writers queue on the busy
 /// timeout instead of failing when a read lock cannot be upgraded; the
-/// writers of this process queue on their turn first ([`write_turn`]). On
+/// writers of this process queue on their turn first (`write_turn`). On
 /// MySQL and MariaDB it is READ COMMITTED, as PostgreSQL's default: after
 /// waiting for a row lock, plain reads see what the lock holder committed
 /// (under REPEATABLE READ they would read an older snapshot).
