@@ -283,8 +283,19 @@ where
 /// A loader as one request uses it.
 pub type RequestLoader<L> = DataLoader<L, HashMapCache>;
 
-/// `loader` as one request uses it: no batching delay, the fetch spawned
-/// after a few yields, its cache on or off (see [`Loaders::new`]).
+/// `loader` as one request uses it, its cache on or off (see
+/// [`Loaders::new`]).
+///
+/// The batching delay is zero, and the fetch task first yields a few
+/// times: each actix worker runs a single-threaded runtime, so by then every
+/// resolver of the level has queued its key, even when tokio's cooperative
+/// budget cut the level's first poll short. async-graphql still starts each
+/// batch with a sleep of that zero delay. With its `tokio-timer` feature
+/// that was a tokio sleep, which rounds up to the timer's next millisecond
+/// tick: every loader level of every request waited for a tick
+/// (BENCHMARKS.md). Without the feature (`api/Cargo.toml`) it is async-io's
+/// timer, which is ready at once for a zero delay and never starts its
+/// reactor.
 fn request_loader<K, L>(loader: L, cache: bool) -> RequestLoader<L>
 where
     K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
@@ -377,17 +388,6 @@ impl Loaders {
     /// Queries cache what they load, so a row loaded twice in one query is read
     /// once. Mutations do not: a later mutation of the same request may
     /// change a row an earlier one already loaded.
-    ///
-    /// The batching delay is zero, and the fetch task first yields a few
-    /// times: each actix worker runs a single-threaded runtime, so by then every
-    /// resolver of the level has queued its key, even when tokio's cooperative
-    /// budget cut the level's first poll short. async-graphql still starts each
-    /// batch with a sleep of that zero delay. With its `tokio-timer` feature
-    /// that was a tokio sleep, which rounds up to the timer's next millisecond
-    /// tick: every loader level of every request waited for a tick
-    /// (BENCHMARKS.md). Without the feature (`api/Cargo.toml`) it is async-io's
-    /// timer, which is ready at once for a zero delay and never starts its
-    /// reactor.
     pub fn new(db: &Db, cache: bool) -> Loaders {
         Loaders {
             db: db.clone(),

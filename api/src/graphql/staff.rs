@@ -116,8 +116,7 @@ impl StaffMutation {
     ) -> Result<AuthPayload> {
         let tokens = ctx.data_unchecked::<std::sync::Arc<TokenService>>();
         let client = scope(ctx)
-            .map(|s| s.client)
-            .unwrap_or(ClientAddr(None))
+            .map_or(ClientAddr(None), |s| s.client)
             .to_string();
         let (issued, staff) =
             service::staff::login(db(ctx), tokens, &email, &password, &client).await?;

@@ -79,13 +79,15 @@ pub async fn post(
     handle(&req, gql, &state, media, started, Method::Post).await
 }
 
+/// `parse_body`'s refusals: the body was not JSON, a batch, or JSON of
+/// another shape.
+const MALFORMED: &str = "malformed JSON body";
+const BATCH: &str = "batched requests are not supported";
+const NOT_A_REQUEST: &str = "the body must be a GraphQL request object with a query string";
+
 /// A POST body as one GraphQL request, read straight into async-graphql's
-/// type; the refusal's message says whether the body was not JSON, a batch,
-/// or JSON of another shape.
+/// type; the refusal's message says which of the three ways it was wrong.
 fn parse_body(body: &[u8]) -> Result<async_graphql::Request, &'static str> {
-    const MALFORMED: &str = "malformed JSON body";
-    const BATCH: &str = "batched requests are not supported";
-    const NOT_A_REQUEST: &str = "the body must be a GraphQL request object with a query string";
     // Whether refused text is JSON at all is checked as strictly as a value
     // the request uses (UTF-8, number range, nesting), not with serde's
     // lenient skipping; it is the rare path.
@@ -382,9 +384,6 @@ mod tests {
 
     #[test]
     fn a_body_is_read_as_one_request_or_refused_with_what_was_wrong() {
-        const MALFORMED: &str = "malformed JSON body";
-        const BATCH: &str = "batched requests are not supported";
-        const NOT_A_REQUEST: &str = "the body must be a GraphQL request object with a query string";
         for (body, refused) in [
             (r#"not json"#, Some(MALFORMED)),
             (r#"{"query": "{ a }""#, Some(MALFORMED)),

@@ -56,6 +56,12 @@ fn made_id(made: Option<uuid::Uuid>) -> Arc<str> {
 /// out once by [`RequestSpan`] for the span and the metrics alike.
 struct Route(Arc<str>);
 
+/// The route pattern the request matched, or `unmatched`.
+fn route_of(req: &ServiceRequest) -> Arc<str> {
+    req.match_pattern()
+        .map_or_else(|| "unmatched".into(), Arc::from)
+}
+
 /// The root span of a request, for `TracingLogger`: it also gives the
 /// request its id (ours, which a client may choose, rather than the crate's),
 /// and ends with the access-log line.
@@ -64,9 +70,7 @@ pub struct RequestSpan;
 impl RootSpanBuilder for RequestSpan {
     fn on_request_start(req: &ServiceRequest) -> Span {
         let request_id = request_id_for(req);
-        let route: Arc<str> = req
-            .match_pattern()
-            .map_or_else(|| "unmatched".into(), Arc::from);
+        let route = route_of(req);
         {
             let mut extensions = req.extensions_mut();
             extensions.insert(RequestId(request_id.clone()));
@@ -117,12 +121,11 @@ where
     S::Future: 'static,
 {
     let request_id = request_id(req.request()).0;
-    let route: Arc<str> = req
+    let route = req
         .extensions()
         .get::<Route>()
         .map(|r| r.0.clone())
-        .or_else(|| req.match_pattern().map(Arc::from))
-        .unwrap_or_else(|| "unmatched".into());
+        .unwrap_or_else(|| route_of(&req));
     let metrics = req
         .app_data::<web::Data<AppState>>()
         .map(|s| s.metrics.clone());

@@ -74,12 +74,10 @@ impl Handoff {
     /// round does not hand over returns to the room when the reservation is
     /// dropped (the round failed, or it queued fewer).
     pub fn reserve(&self, want: usize, at: DateTime<Utc>) -> Reservation<'_> {
-        let lease = match want {
-            0 => None,
-            _ => *lock(&self.lease),
-        };
+        let lease = if want == 0 { None } else { *lock(&self.lease) };
         let Some(lease) = lease else {
-            // Nothing to lease: no holder drawn for rows never written.
+            // Nothing wanted, or closed: no holder drawn for rows never
+            // written.
             return Reservation {
                 handoff: self,
                 count: 0,
